@@ -1,0 +1,157 @@
+"""API keys: minting, listing, revoking, and turning a presented token into an Actor.
+
+A token reads `tlk_<key id>_<secret>`. The prefix lets secret scanners spot leaked keys; the
+key id finds the row without scanning; only a SHA-256 of the secret is stored (the secret is
+32 random bytes, so a fast hash is enough: there is nothing to brute-force) and it is compared
+in constant time. Every request looks the key up, so a revocation takes effect at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from timeledger.server.accounts.models import Account, ApiKey, User
+from timeledger.server.accounts.schemas import ApiKeyCreate
+from timeledger.server.accounts.service import get_user
+from timeledger.server.core.actor import Actor, Role
+from timeledger.server.core.clock import utcnow
+from timeledger.server.core.crud import Page, get_scoped, paginate, scoped, snapshot
+from timeledger.server.core.errors import NotAuthenticated, ValidationFailed
+from timeledger.server.core.ids import parse_id
+from timeledger.server.outbox.service import emit
+
+TOKEN_PREFIX = "tlk"
+# last_used_at is a hint, not an audit trail: stamping it at most once a minute keeps
+# read requests from becoming writes.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class MintedKey:
+    key: ApiKey
+    token: str  # shown once, never stored
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    actor: Actor
+    account: Account
+    user: User
+    key: ApiKey
+
+    @property
+    def needs_last_used_stamp(self) -> bool:
+        last = self.key.last_used_at
+        return last is None or utcnow() - last >= LAST_USED_RESOLUTION
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def mint(session: Session, *, account_id: uuid.UUID, user: User, name: str, scope: str,
+         expires_at: datetime | None = None) -> MintedKey:
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey(
+        account_id=account_id, key_id=key_id, secret_hash=_hash(secret), user_id=user.id,
+        name=name, scope=scope, expires_at=expires_at,
+    )
+    session.add(key)
+    session.flush()
+    emit(session, account_id, "api_key.created", public_view(key))
+    return MintedKey(key=key, token=f"{TOKEN_PREFIX}_{key_id}_{secret}")
+
+
+def public_view(key: ApiKey) -> dict[str, object]:
+    data = snapshot(key)
+    del data["secret_hash"]
+    return data
+
+
+def create_key(session: Session, actor: Actor, command: ApiKeyCreate) -> MintedKey:
+    actor.require(Role.admin, "creating API keys")
+    user = get_user(session, actor, command.user_id or actor.user_id)
+    if not user.is_active:
+        raise ValidationFailed("cannot create a key for a deactivated user", field="user_id")
+    if command.expires_at is not None and command.expires_at <= utcnow():
+        raise ValidationFailed("expires_at must be in the future", field="expires_at")
+    return mint(session, account_id=actor.account_id, user=user, name=command.name,
+                scope=command.scope, expires_at=command.expires_at)
+
+
+def list_keys(session: Session, actor: Actor, *, page: int, per_page: int) -> Page[ApiKey]:
+    actor.require(Role.admin, "listing API keys")
+    return paginate(session, scoped(ApiKey, actor.account_id).order_by(ApiKey.id.desc()),
+                    page, per_page)
+
+
+def get_key(session: Session, actor: Actor, key_id: str) -> ApiKey:
+    actor.require(Role.admin, "reading API keys")
+    return get_scoped(session, ApiKey, actor.account_id, parse_id(key_id), "API key")
+
+
+def revoke_key(session: Session, actor: Actor, key_id: str) -> ApiKey:
+    key = get_key(session, actor, key_id)
+    return revoke(session, key)
+
+
+def revoke(session: Session, key: ApiKey) -> ApiKey:
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.flush()
+        emit(session, key.account_id, "api_key.revoked", public_view(key))
+    return key
+
+
+def find_key(session: Session, key_id: str) -> ApiKey | None:
+    """A key by the id an operator sees (`keys list`), for the CLI's revoke."""
+    uid = parse_id(key_id)
+    if uid is None:
+        return None
+    return session.get(ApiKey, uid)
+
+
+def authenticate(session: Session, token: str | None, *, surface: str = "api") -> Authenticated:
+    """The caller behind a token, or NotAuthenticated with the reason."""
+    if not token:
+        raise NotAuthenticated("missing API key: send Authorization: Bearer <key>",
+                               code="missing_token")
+    prefix, _, rest = token.partition("_")
+    key_id, _, secret = rest.partition("_")
+    if prefix != TOKEN_PREFIX or not key_id or not secret or len(key_id) > 32:
+        raise NotAuthenticated("the API key is malformed")
+    row = session.execute(
+        select(ApiKey, User, Account)
+        .join(User, User.id == ApiKey.user_id)
+        .join(Account, Account.id == ApiKey.account_id)
+        .where(ApiKey.key_id == key_id)
+    ).one_or_none()
+    # Compare even when no row matched, so timing does not reveal which key ids exist.
+    expected = row[0].secret_hash if row is not None else _hash("")
+    if not hmac.compare_digest(expected, _hash(secret)) or row is None:
+        raise NotAuthenticated("the API key is invalid")
+    key, user, account = row
+    if key.revoked_at is not None:
+        raise NotAuthenticated("the API key has been revoked", code="revoked_token")
+    if key.expires_at is not None and key.expires_at <= utcnow():
+        raise NotAuthenticated("the API key has expired", code="expired_token")
+    if not user.is_active:
+        raise NotAuthenticated("the API key's user is deactivated")
+    actor = Actor(account_id=account.id, user_id=user.id, role=Role[user.role], api_key_id=key.id,
+                  scope=key.scope, surface=surface)
+    return Authenticated(actor=actor, account=account, user=user, key=key)
+
+
+def stamp_last_used(session: Session, key_pk: uuid.UUID) -> None:
+    key = session.get(ApiKey, key_pk)
+    if key is not None:
+        key.last_used_at = utcnow()

@@ -1,0 +1,51 @@
+"""The server: every API surface mounted over one database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from timeledger import __version__
+from timeledger.server.config import Settings
+from timeledger.server.db import Database
+from timeledger.server.limits import BodySizeLimit
+from timeledger.server.surfaces.native import PREFIX as NATIVE_PREFIX
+from timeledger.server.surfaces.native import create_native_app
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    database = database or Database(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Synchronous handlers run on this many threads; the pool is sized to match.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.max_concurrency
+        yield
+        database.dispose()
+
+    app = FastAPI(title="timeledger", version=__version__, lifespan=lifespan,
+                  redirect_slashes=False, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.database = database
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        if database.ping():
+            return JSONResponse({"status": "ready", "database": "ok"})
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+
+    native = create_native_app()
+    native.state.database = database
+    native.state.settings = settings
+    app.mount(NATIVE_PREFIX, native)
+    app.add_middleware(BodySizeLimit)
+    return app

@@ -1,0 +1,80 @@
+"""Every server setting, read from TIMELEDGER_* environment variables in one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SQLITE_SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
+PLANS = ("free", "standard", "pro", "enterprise")
+
+
+class SettingsError(ValueError):
+    """A TIMELEDGER_* variable has a value the server cannot use."""
+
+
+def _env_int(environ: dict[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path(".timeledger")
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+    sqlite_synchronous: str = "NORMAL"
+    default_plan: str = "pro"
+    # Threads serving synchronous handlers; also the size of the connection pool, so a
+    # request that got a thread never waits for a connection.
+    max_concurrency: int = 64
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'timeledger.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        synchronous = env.get("TIMELEDGER_SQLITE_SYNCHRONOUS", "NORMAL").upper()
+        if synchronous not in SQLITE_SYNCHRONOUS_MODES:
+            raise SettingsError(
+                "TIMELEDGER_SQLITE_SYNCHRONOUS must be one of "
+                f"{', '.join(SQLITE_SYNCHRONOUS_MODES)}, got {synchronous!r}"
+            )
+        plan = env.get("TIMELEDGER_DEFAULT_PLAN", "pro").lower()
+        if plan not in PLANS:
+            raise SettingsError(f"TIMELEDGER_DEFAULT_PLAN must be one of {', '.join(PLANS)}")
+        url = env.get("TIMELEDGER_DATABASE_URL", "")
+        # Accept the libpq-style URL people paste and route it to psycopg 3.
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                url = "postgresql+psycopg://" + url[len(prefix) :]
+        port = _env_int(env, "TIMELEDGER_PORT", 8000)
+        if not 0 < port < 65536:
+            raise SettingsError(f"TIMELEDGER_PORT must be between 1 and 65535, got {port}")
+        return cls(
+            data_dir=Path(env.get("TIMELEDGER_DATA_DIR", ".timeledger")),
+            database_url=url,
+            host=env.get("TIMELEDGER_HOST", "127.0.0.1"),
+            port=port,
+            log_level=env.get("TIMELEDGER_LOG_LEVEL", "info").lower(),
+            sqlite_synchronous=synchronous,
+            default_plan=plan,
+            max_concurrency=_env_int(env, "TIMELEDGER_MAX_CONCURRENCY", 64),
+        )

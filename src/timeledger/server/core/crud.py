@@ -1,0 +1,139 @@
+"""Query helpers every domain repository uses, so tenant scoping and paging live in one place."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, func, inspect, select
+from sqlalchemy.orm import Session
+
+from timeledger.server.core.errors import Conflict, NotFound, ValidationFailed
+from timeledger.server.db import Base
+from timeledger.server.outbox.service import emit
+
+T = TypeVar("T", bound=Base)
+Item = TypeVar("Item")
+
+MAX_PER_PAGE = 2000
+DEFAULT_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class Page(Generic[Item]):
+    items: list[Item]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def total_pages(self) -> int:
+        return -(-self.total // self.per_page)
+
+
+def scoped(model: type[T], account_id: uuid.UUID) -> Select[tuple[T]]:
+    """Every query starts here: rows of the caller's account only."""
+    return select(model).where(model.account_id == account_id)  # type: ignore[attr-defined]
+
+
+def get_scoped(
+    session: Session, model: type[T], account_id: uuid.UUID, id: uuid.UUID | None, what: str,
+    *, field: str | None = None,
+) -> T:
+    """The row with this id in this account, or NotFound: another account's id is simply
+    not found, so nothing leaks about what exists elsewhere."""
+    row = session.get(model, id) if id is not None else None
+    if row is None or row.account_id != account_id:  # type: ignore[attr-defined]
+        raise NotFound(what, field=field)
+    return row
+
+
+def paginate(session: Session, stmt: Select[tuple[T]], page: int, per_page: int) -> Page[T]:
+    if page < 1:
+        raise ValidationFailed("page must be 1 or greater", field="page")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValidationFailed(f"per_page must be between 1 and {MAX_PER_PAGE}", field="per_page")
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def apply_changes(row: Base, changes: dict[str, Any]) -> dict[str, Any]:
+    """Set the given attributes; returns {field: new value} for those that really changed."""
+    changed: dict[str, Any] = {}
+    for name, value in changes.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed[name] = value
+    return changed
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def snapshot(row: Base) -> dict[str, Any]:
+    """A JSON-ready copy of a row's columns, for events and audit records."""
+    return {
+        attr.key: _plain(getattr(row, attr.key)) for attr in inspect(row).mapper.column_attrs
+    }
+
+
+# --- writes that announce themselves ------------------------------------------------------
+
+
+def create_and_emit(session: Session, row: T, resource: str) -> T:
+    """Insert a row and emit `<resource>.created` in the same transaction."""
+    session.add(row)
+    session.flush()
+    emit(session, row.account_id, f"{resource}.created", snapshot(row))  # type: ignore[attr-defined]
+    return row
+
+
+def update_and_emit(session: Session, row: T, changes: dict[str, Any], resource: str) -> T:
+    """Apply changes and emit `<resource>.updated` (with the changed field names) if any did."""
+    changed = apply_changes(row, changes)
+    if changed:
+        session.flush()
+        data = {**snapshot(row), "changed_fields": sorted(changed)}
+        emit(session, row.account_id, f"{resource}.updated", data)  # type: ignore[attr-defined]
+    return row
+
+
+def delete_and_emit(session: Session, row: T, resource: str) -> None:
+    """Delete a row that nothing else still points at (else Conflict naming what does), and
+    emit `<resource>.deleted`. Rows that belong to it (ON DELETE CASCADE) go with it."""
+    ensure_unreferenced(session, row, resource)
+    data = snapshot(row)
+    session.delete(row)
+    session.flush()
+    emit(session, row.account_id, f"{resource}.deleted", data)  # type: ignore[attr-defined]
+
+
+def ensure_unreferenced(session: Session, row: Base, resource: str) -> None:
+    """Conflict when any table holds a non-cascading foreign key to this row. Read from the
+    schema itself, so a domain added later is covered without registering anything."""
+    table = row.__table__  # type: ignore[attr-defined]
+    blockers: list[str] = []
+    for other in Base.metadata.sorted_tables:
+        for fk in other.foreign_keys:
+            if fk.column.table is not table or fk.ondelete == "CASCADE":
+                continue
+            count = session.scalar(
+                select(func.count()).select_from(other).where(fk.parent == row.id)  # type: ignore[attr-defined]
+            )
+            if count:
+                blockers.append(f"{count} {other.name.replace('_', ' ')}")
+    if blockers:
+        raise Conflict(
+            f"this {resource.replace('_', ' ')} is still referenced by {', '.join(blockers)}; "
+            "remove or reassign those first",
+            code="still_referenced",
+        )

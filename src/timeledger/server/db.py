@@ -1,0 +1,123 @@
+"""Engines and transactions. One transaction per request: a surface opens it, services work
+inside it and never commit, and it commits once at the end or rolls back on any error.
+
+SQLite: WAL (readers never block the writer), foreign keys on, and write transactions that
+start with BEGIN IMMEDIATE while holding a process-wide lock. SQLite admits one writer at a
+time anyway; queueing writers on a lock here is cheap and fair, whereas letting them race
+into SQLite's busy handler makes each loser sleep in growing steps and throughput collapses.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Session
+
+from timeledger.server.config import Settings
+from timeledger.server.core.errors import Conflict
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+_WRITE_OPTION = "timeledger_write"
+
+
+class Database:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.url = settings.effective_database_url
+        self.is_sqlite = self.url.startswith("sqlite")
+        # Pool as large as the number of requests that can run at once, plus a few for
+        # out-of-band writes (key last-used stamps), so no request waits on the pool.
+        pool_size = settings.max_concurrency + 4
+        if self.is_sqlite:
+            self._prepare_sqlite_dir()
+            self.engine = create_engine(
+                self.url,
+                pool_size=pool_size,
+                max_overflow=0,
+                pool_timeout=60,
+                connect_args={"check_same_thread": False, "timeout": 30},
+            )
+            self._install_sqlite_hooks()
+        else:
+            self.engine = create_engine(
+                self.url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True, pool_timeout=60
+            )
+        self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+        self._write_lock = threading.Lock()
+
+    def _prepare_sqlite_dir(self) -> None:
+        path = self.url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+    def _install_sqlite_hooks(self) -> None:
+        synchronous = self.settings.sqlite_synchronous
+
+        @event.listens_for(self.engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Take over transaction control from the sqlite3 module so BEGIN is ours.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            # Other processes (a CLI command beside the server) may still hold the write lock.
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(self.engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            write = conn.get_execution_options().get(_WRITE_OPTION, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    @contextmanager
+    def transaction(self, *, write: bool) -> Iterator[Session]:
+        """A session in one transaction: committed when the block ends, rolled back if it
+        raises. Objects stay readable after commit (expire_on_commit=False)."""
+        if write and self.is_sqlite:
+            with self._write_lock:
+                yield from self._run(self._write_engine)
+        else:
+            yield from self._run(self._write_engine if write else self.engine)
+
+    @staticmethod
+    def _run(bind: Engine) -> Iterator[Session]:
+        session = Session(bind=bind, expire_on_commit=False, autoflush=True)
+        try:
+            yield session
+            session.commit()
+        except IntegrityError as exc:
+            session.rollback()
+            # A constraint the services did not pre-check (a race between two requests):
+            # the request conflicts with data that now exists.
+            raise Conflict("the change conflicts with existing data; retry or adjust it") from exc
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+# The session type surfaces annotate with, so they need not import SQLAlchemy.
+DbSession = Session

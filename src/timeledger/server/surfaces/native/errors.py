@@ -1,0 +1,71 @@
+"""Errors on /api/v2: `{"error": "<code>", "error_description": "<sentence naming the field>"}`
+with 400 for validation (as Keito does; its SDK has no class for 422)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+
+from timeledger.server.core.errors import DomainError
+
+log = logging.getLogger("timeledger.api")
+
+_HTTP_CODES = {
+    400: "invalid_request", 401: "invalid_token", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+    415: "unsupported_media_type", 429: "rate_limited",
+}
+
+
+def error_response(status: int, code: str, description: str,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": code, "error_description": description}, status_code=status,
+                        headers=headers)
+
+
+def describe_validation(errors: list[Any]) -> str:
+    """One sentence per problem, each naming its field: `name: Field required`."""
+    parts = []
+    for error in errors[:5]:
+        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        if error.get("type") == "json_invalid":
+            parts.append(f"malformed JSON body ({error.get('ctx', {}).get('error', 'invalid')})")
+            continue
+        if error.get("type") == "missing" and not loc:
+            parts.append("a JSON object body is required")
+            continue
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        field = ".".join(loc)
+        parts.append(f"{field}: {message}" if field else message)
+    return "; ".join(parts)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(400, "invalid_request", describe_validation(list(exc.errors())))
+
+    @app.exception_handler(ValidationError)
+    async def _command(_: Request, exc: ValidationError) -> JSONResponse:
+        return error_response(400, "invalid_request", describe_validation(exc.errors()))
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        detail = exc.detail if isinstance(exc.detail, str) else code
+        return error_response(exc.status_code, code, detail, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal_error", "the server failed; this is a bug")

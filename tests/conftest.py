@@ -1,0 +1,199 @@
+"""Test fixtures: every test that touches the database runs once on SQLite and once on
+PostgreSQL, against a schema built by the real migrations, over the real HTTP stack (httpx
+against the ASGI app). Each test starts from empty tables.
+
+PostgreSQL: TIMELEDGER_TEST_DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/test.
+A private database is created for the run and dropped after it. When PostgreSQL does not
+answer, its half of the suite is skipped with the reason, unless TIMELEDGER_REQUIRE_POSTGRES=1
+(CI), which makes that a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import keito
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from starlette.testclient import TestClient
+
+from timeledger.server import migrate
+from timeledger.server.accounts.bootstrap import NewAccount, init_account
+from timeledger.server.accounts.schemas import AccountCreate
+from timeledger.server.app import create_app
+from timeledger.server.config import Settings
+from timeledger.server.db import Database
+from timeledger.server.models import metadata
+
+PG_ADMIN_URL = os.environ.get(
+    "TIMELEDGER_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+).replace("postgresql://", "postgresql+psycopg://", 1)
+REQUIRE_POSTGRES = os.environ.get("TIMELEDGER_REQUIRE_POSTGRES") == "1"
+
+_ran_on: dict[str, int] = {}
+_skipped: dict[str, str] = {}
+
+
+def _postgres_problem() -> str | None:
+    try:
+        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 (any failure means "not reachable")
+        return f"PostgreSQL not reachable at {make_url(PG_ADMIN_URL).render_as_string()}: " \
+               f"{type(exc).__name__}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[str]:
+    """A migrated, empty database for this run, one per engine."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "timeledger.db"
+        url = f"sqlite:///{path}"
+        _migrate(url)
+        yield url
+        return
+    problem = _postgres_problem()
+    if problem:
+        _skipped["postgresql"] = problem
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"{problem} (TIMELEDGER_REQUIRE_POSTGRES=1)")
+        pytest.skip(problem)
+    name = f"tl_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        _migrate(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _migrate(url: str) -> None:
+    engine = create_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+
+
+def settings_for(url: str, **overrides: Any) -> Settings:
+    return Settings(database_url=url, max_concurrency=16, **overrides)
+
+
+@pytest.fixture(scope="session")
+def shared_database(database_url: str) -> Iterator[Database]:
+    database = Database(settings_for(database_url))
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def db(shared_database: Database, request: pytest.FixtureRequest) -> Iterator[Database]:
+    """The run's database, emptied after the test."""
+    engine_name = "sqlite" if shared_database.is_sqlite else "postgresql"
+    _ran_on[engine_name] = _ran_on.get(engine_name, 0) + 1
+    yield shared_database
+    _empty(shared_database)
+
+
+def _empty(database: Database) -> None:
+    tables = [table.name for table in reversed(metadata.sorted_tables)]
+    with database.transaction(write=True) as session:
+        if database.is_sqlite:
+            for table in tables:
+                session.execute(text(f'DELETE FROM "{table}"'))
+        else:
+            session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+
+
+@pytest.fixture
+def app(db: Database) -> FastAPI:
+    return create_app(db.settings, database=db)
+
+
+@pytest.fixture
+def http(app: FastAPI) -> Iterator[TestClient]:
+    """An unauthenticated client over the real ASGI app."""
+    with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as client:
+        yield client
+
+
+@dataclass
+class Tenant:
+    """An account with its owner and a write key, plus a client that sends that key."""
+
+    new: NewAccount
+    client: TestClient
+
+    @property
+    def account_id(self) -> str:
+        return str(self.new.account.id)
+
+    @property
+    def user_id(self) -> str:
+        return str(self.new.owner.id)
+
+    @property
+    def token(self) -> str:
+        return self.new.token
+
+
+def make_tenant(db: Database, app: FastAPI, name: str = "Acme", **account: Any) -> Tenant:
+    with db.transaction(write=True) as session:
+        new = init_account(session, AccountCreate(name=name, **account),
+                           f"owner@{name.lower().replace(' ', '-')}.example")
+    client = TestClient(app, base_url="http://testserver", raise_server_exceptions=False,
+                        headers={"Authorization": f"Bearer {new.token}"})
+    return Tenant(new=new, client=client)
+
+
+@pytest.fixture
+def tenant(db: Database, app: FastAPI) -> Iterator[Tenant]:
+    t = make_tenant(db, app)
+    with t.client:
+        yield t
+
+
+@pytest.fixture
+def other_tenant(db: Database, app: FastAPI) -> Iterator[Tenant]:
+    t = make_tenant(db, app, name="Globex")
+    with t.client:
+        yield t
+
+
+@pytest.fixture
+def api(tenant: Tenant) -> TestClient:
+    """The owner's authenticated client for /api/v2."""
+    return tenant.client
+
+
+@pytest.fixture
+def sdk(tenant: Tenant) -> keito.Keito:
+    """The official Keito SDK, unmodified, talking to the ASGI app."""
+    client: httpx.Client = TestClient(tenant.client.app, base_url="http://testserver")
+    return keito.Keito(api_key=tenant.token, account_id=tenant.account_id,
+                       base_url="http://testserver", httpx_client=client, max_retries=0)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    ran = ", ".join(f"{name} ({count} tests)" for name, count in sorted(_ran_on.items()))
+    terminalreporter.write_line(f"databases: {ran or 'none'}")
+    for name, reason in _skipped.items():
+        terminalreporter.write_line(f"databases skipped: {name}: {reason}")
+
+
+ROOT = Path(__file__).resolve().parent.parent
