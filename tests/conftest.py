@@ -49,14 +49,17 @@ def _postgres_problem() -> str | None:
             conn.execute(text("SELECT 1"))
         engine.dispose()
         return None
-    except Exception as exc:  # noqa: BLE001 (any failure means "not reachable")
-        return f"PostgreSQL not reachable at {make_url(PG_ADMIN_URL).render_as_string()}: " \
-               f"{type(exc).__name__}"
+    except Exception as exc:
+        return (
+            f"PostgreSQL not reachable at {make_url(PG_ADMIN_URL).render_as_string()}: "
+            f"{type(exc).__name__}"
+        )
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A migrated, empty database for this run, one per engine."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("sqlite") / "timeledger.db"
@@ -154,10 +157,17 @@ class Tenant:
 
 def make_tenant(db: Database, app: FastAPI, name: str = "Acme", **account: Any) -> Tenant:
     with db.transaction(write=True) as session:
-        new = init_account(session, AccountCreate(name=name, **account),
-                           f"owner@{name.lower().replace(' ', '-')}.example")
-    client = TestClient(app, base_url="http://testserver", raise_server_exceptions=False,
-                        headers={"Authorization": f"Bearer {new.token}"})
+        new = init_account(
+            session,
+            AccountCreate(name=name, **account),
+            f"owner@{name.lower().replace(' ', '-')}.example",
+        )
+    client = TestClient(
+        app,
+        base_url="http://testserver",
+        raise_server_exceptions=False,
+        headers={"Authorization": f"Bearer {new.token}"},
+    )
     return Tenant(new=new, client=client)
 
 
@@ -185,8 +195,13 @@ def api(tenant: Tenant) -> TestClient:
 def sdk(tenant: Tenant) -> keito.Keito:
     """The official Keito SDK, unmodified, talking to the ASGI app."""
     client: httpx.Client = TestClient(tenant.client.app, base_url="http://testserver")
-    return keito.Keito(api_key=tenant.token, account_id=tenant.account_id,
-                       base_url="http://testserver", httpx_client=client, max_retries=0)
+    return keito.Keito(
+        api_key=tenant.token,
+        account_id=tenant.account_id,
+        base_url="http://testserver",
+        httpx_client=client,
+        max_retries=0,
+    )
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

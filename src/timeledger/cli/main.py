@@ -10,8 +10,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="timeledger: a ledger of billable work for people and AI agents.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="timeledger: a ledger of billable work for people and AI agents.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
@@ -23,8 +26,10 @@ def _operator() -> Any:
     try:
         from timeledger.cli import operator  # the server extra is optional
     except ImportError as exc:
-        console.print(f"[red]This command needs the server: pip install 'timeledger[server]' "
-                      f"({exc.name} is missing)[/red]")
+        console.print(
+            f"[red]This command needs the server: pip install 'timeledger[server]' "
+            f"({exc.name} is missing)[/red]"
+        )
         raise typer.Exit(2) from exc
     return operator
 
@@ -43,13 +48,16 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (TIMELEDGER_PORT).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
     migrate: Annotated[bool, typer.Option(help="Apply migrations first.")] = True,
-    bootstrap: Annotated[bool, typer.Option(
-        help="On an empty database, create a first account, owner and write key.")] = False,
+    bootstrap: Annotated[
+        bool,
+        typer.Option(help="On an empty database, create a first account, owner and write key."),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Serve the API (migrating the database first unless --no-migrate)."""
-    _operator().serve(host=host, port=port, workers=workers, migrate=migrate,
-                      bootstrap=bootstrap, as_json=as_json)
+    _operator().serve(
+        host=host, port=port, workers=workers, migrate=migrate, bootstrap=bootstrap, as_json=as_json
+    )
 
 
 @app.command("migrate")
@@ -68,13 +76,16 @@ def init(
     as_json: JsonFlag = False,
 ) -> None:
     """Create an account with its owner and a write-scoped API key (shown once)."""
-    created = _operator().init(account=account, email=email, timezone=timezone,
-                               currency=currency)
-    emit(as_json, created, [
-        f"API key (shown once): {created['api_key']}",
-        f"Account id: {created['account_id']}",
-        f"Owner user id: {created['user_id']}",
-    ])
+    created = _operator().init(account=account, email=email, timezone=timezone, currency=currency)
+    emit(
+        as_json,
+        created,
+        [
+            f"API key (shown once): {created['api_key']}",
+            f"Account id: {created['account_id']}",
+            f"Owner user id: {created['user_id']}",
+        ],
+    )
 
 
 @keys_app.command("create")
@@ -82,15 +93,19 @@ def keys_create(
     account_id: Annotated[str, typer.Option(help="The account the key belongs to.")],
     name: Annotated[str, typer.Option(help="What the key is for.")],
     scope: Annotated[str, typer.Option(help="read or write.")] = "read",
-    user_id: Annotated[str | None, typer.Option(
-        help="The user the key acts as (default: the account's first owner).")] = None,
+    user_id: Annotated[
+        str | None,
+        typer.Option(help="The user the key acts as (default: the account's first owner)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Create an API key; its token is printed once."""
-    created = _operator().create_key(account_id=account_id, user_id=user_id, name=name,
-                                     scope=scope)
-    emit(as_json, created, [f"API key (shown once): {created['api_key']}",
-                            f"Key id: {created['id']}"])
+    created = _operator().create_key(account_id=account_id, user_id=user_id, name=name, scope=scope)
+    emit(
+        as_json,
+        created,
+        [f"API key (shown once): {created['api_key']}", f"Key id: {created['id']}"],
+    )
 
 
 @keys_app.command("list")
@@ -105,8 +120,15 @@ def keys_list(
         return
     table = Table("id", "name", "scope", "prefix", "user", "last used", "revoked")
     for row in rows:
-        table.add_row(row["id"], row["name"], row["scope"], row["prefix"], row["user_email"],
-                      str(row["last_used_at"] or "-"), str(row["revoked_at"] or "-"))
+        table.add_row(
+            row["id"],
+            row["name"],
+            row["scope"],
+            row["prefix"],
+            row["user_email"],
+            str(row["last_used_at"] or "-"),
+            str(row["revoked_at"] or "-"),
+        )
     console.print(table)
 
 

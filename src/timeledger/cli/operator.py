@@ -64,8 +64,7 @@ def apply_migrations(settings: Settings | None = None) -> str | None:
 
 
 def _created(new: bootstrap.NewAccount) -> dict[str, Any]:
-    return {"account_id": str(new.account.id), "user_id": str(new.owner.id),
-            "api_key": new.token}
+    return {"account_id": str(new.account.id), "user_id": str(new.owner.id), "api_key": new.token}
 
 
 def init(*, account: str, email: str, timezone: str, currency: str) -> dict[str, Any]:
@@ -79,28 +78,41 @@ def _owner_actor(session: Session, account_id: str, user_id: str | None) -> Acto
     """The CLI acts with an owner's authority inside the named account."""
     account_uuid = parse_id(account_id)
     query = select(User).where(User.account_id == account_uuid)
-    query = (query.where(User.id == parse_id(user_id)) if user_id
-             else query.where(User.role == "owner").order_by(User.id))
+    query = (
+        query.where(User.id == parse_id(user_id))
+        if user_id
+        else query.where(User.role == "owner").order_by(User.id)
+    )
     user = session.scalars(query.limit(1)).first() if account_uuid else None
     if user is None:
-        raise DomainError(f"no account {account_id}" if not user_id
-                          else f"no user {user_id} in account {account_id}")
+        raise DomainError(
+            f"no account {account_id}"
+            if not user_id
+            else f"no user {user_id} in account {account_id}"
+        )
     return Actor(account_id=user.account_id, user_id=user.id, role=Role.owner, surface="cli")
 
 
 def create_key(*, account_id: str, user_id: str | None, name: str, scope: str) -> dict[str, Any]:
     with _transaction() as session:
         actor = _owner_actor(session, account_id, user_id)
-        command = ApiKeyCreate(name=name, scope=scope, user_id=str(actor.user_id))  # type: ignore[arg-type]
+        command = ApiKeyCreate(name=name, scope=scope, user_id=str(actor.user_id))
         minted = keys.create_key(session, actor, command)
         return {"id": str(minted.key.id), "api_key": minted.token, "scope": minted.key.scope}
 
 
 def _key_row(key: ApiKey) -> dict[str, Any]:
-    return {"id": str(key.id), "name": key.name, "scope": key.scope,
-            "prefix": f"tlk_{key.key_id}", "user_id": str(key.user_id),
-            "user_email": key.user.email, "created_at": key.created_at,
-            "last_used_at": key.last_used_at, "revoked_at": key.revoked_at}
+    return {
+        "id": str(key.id),
+        "name": key.name,
+        "scope": key.scope,
+        "prefix": f"tlk_{key.key_id}",
+        "user_id": str(key.user_id),
+        "user_email": key.user.email,
+        "created_at": key.created_at,
+        "last_used_at": key.last_used_at,
+        "revoked_at": key.revoked_at,
+    }
 
 
 def list_keys(*, account_id: str) -> list[dict[str, Any]]:
@@ -118,8 +130,15 @@ def revoke_key(*, key_id: str) -> dict[str, Any]:
         return _key_row(keys.revoke(session, key))
 
 
-def serve(*, host: str | None, port: int | None, workers: int, migrate: bool, bootstrap: bool,
-          as_json: bool) -> None:
+def serve(
+    *,
+    host: str | None,
+    port: int | None,
+    workers: int,
+    migrate: bool,
+    bootstrap: bool,
+    as_json: bool,
+) -> None:
     if host is not None:
         os.environ["TIMELEDGER_HOST"] = host
     if port is not None:
@@ -134,11 +153,24 @@ def serve(*, host: str | None, port: int | None, workers: int, migrate: bool, bo
     app_factory = "timeledger.server.app:create_app"
     if workers > 1:
         _say(as_json, listening, f"timeledger listening on {url}")  # bound before forking
-        uvicorn.run(app_factory, factory=True, host=settings.host, port=settings.port,
-                    workers=workers, log_level=settings.log_level)
+        uvicorn.run(
+            app_factory,
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            log_level=settings.log_level,
+        )
         return
-    server = uvicorn.Server(uvicorn.Config(app_factory, factory=True, host=settings.host,
-                                           port=settings.port, log_level=settings.log_level))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app_factory,
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+        )
+    )
 
     def announce_when_started() -> None:
         while not server.started and not server.should_exit:
@@ -164,5 +196,9 @@ def _bootstrap_if_empty(settings: Settings, as_json: bool) -> None:
             return
         command = AccountCreate(name="My company")
         created = _created(bootstrap.init_account(session, command, "owner@timeledger.local"))
-    _say(as_json, {"event": "bootstrapped", **created},
-         f"API key (shown once): {created['api_key']}", f"Account id: {created['account_id']}")
+    _say(
+        as_json,
+        {"event": "bootstrapped", **created},
+        f"API key (shown once): {created['api_key']}",
+        f"Account id: {created['account_id']}",
+    )

@@ -28,8 +28,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         yield
         database.dispose()
 
-    app = FastAPI(title="timeledger", version=__version__, lifespan=lifespan,
-                  redirect_slashes=False, docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="timeledger",
+        version=__version__,
+        lifespan=lifespan,
+        redirect_slashes=False,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     app.state.settings = settings
     app.state.database = database
 

@@ -15,6 +15,15 @@ from timeledger.server.outbox.models import OutboxEvent
 metadata = Base.metadata
 
 __all__ = [
-    "Account", "ApiKey", "Client", "Contact", "OutboxEvent", "Project", "Task", "TaskAssignment",
-    "User", "UserAssignment", "metadata",
+    "Account",
+    "ApiKey",
+    "Client",
+    "Contact",
+    "OutboxEvent",
+    "Project",
+    "Task",
+    "TaskAssignment",
+    "User",
+    "UserAssignment",
+    "metadata",
 ]

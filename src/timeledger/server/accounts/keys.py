@@ -28,7 +28,7 @@ from timeledger.server.core.errors import NotAuthenticated, ValidationFailed
 from timeledger.server.core.ids import parse_id
 from timeledger.server.outbox.service import emit
 
-TOKEN_PREFIX = "tlk"
+TOKEN_PREFIX = "tlk"  # noqa: S105 (a public prefix, not a secret)
 # last_used_at is a hint, not an audit trail: stamping it at most once a minute keeps
 # read requests from becoming writes.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -57,13 +57,25 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def mint(session: Session, *, account_id: uuid.UUID, user: User, name: str, scope: str,
-         expires_at: datetime | None = None) -> MintedKey:
+def mint(
+    session: Session,
+    *,
+    account_id: uuid.UUID,
+    user: User,
+    name: str,
+    scope: str,
+    expires_at: datetime | None = None,
+) -> MintedKey:
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     key = ApiKey(
-        account_id=account_id, key_id=key_id, secret_hash=_hash(secret), user_id=user.id,
-        name=name, scope=scope, expires_at=expires_at,
+        account_id=account_id,
+        key_id=key_id,
+        secret_hash=_hash(secret),
+        user_id=user.id,
+        name=name,
+        scope=scope,
+        expires_at=expires_at,
     )
     session.add(key)
     session.flush()
@@ -84,14 +96,21 @@ def create_key(session: Session, actor: Actor, command: ApiKeyCreate) -> MintedK
         raise ValidationFailed("cannot create a key for a deactivated user", field="user_id")
     if command.expires_at is not None and command.expires_at <= utcnow():
         raise ValidationFailed("expires_at must be in the future", field="expires_at")
-    return mint(session, account_id=actor.account_id, user=user, name=command.name,
-                scope=command.scope, expires_at=command.expires_at)
+    return mint(
+        session,
+        account_id=actor.account_id,
+        user=user,
+        name=command.name,
+        scope=command.scope,
+        expires_at=command.expires_at,
+    )
 
 
 def list_keys(session: Session, actor: Actor, *, page: int, per_page: int) -> Page[ApiKey]:
     actor.require(Role.admin, "listing API keys")
-    return paginate(session, scoped(ApiKey, actor.account_id).order_by(ApiKey.id.desc()),
-                    page, per_page)
+    return paginate(
+        session, scoped(ApiKey, actor.account_id).order_by(ApiKey.id.desc()), page, per_page
+    )
 
 
 def get_key(session: Session, actor: Actor, key_id: str) -> ApiKey:
@@ -123,8 +142,9 @@ def find_key(session: Session, key_id: str) -> ApiKey | None:
 def authenticate(session: Session, token: str | None, *, surface: str = "api") -> Authenticated:
     """The caller behind a token, or NotAuthenticated with the reason."""
     if not token:
-        raise NotAuthenticated("missing API key: send Authorization: Bearer <key>",
-                               code="missing_token")
+        raise NotAuthenticated(
+            "missing API key: send Authorization: Bearer <key>", code="missing_token"
+        )
     prefix, _, rest = token.partition("_")
     key_id, _, secret = rest.partition("_")
     if prefix != TOKEN_PREFIX or not key_id or not secret or len(key_id) > 32:
@@ -146,8 +166,14 @@ def authenticate(session: Session, token: str | None, *, surface: str = "api") -
         raise NotAuthenticated("the API key has expired", code="expired_token")
     if not user.is_active:
         raise NotAuthenticated("the API key's user is deactivated")
-    actor = Actor(account_id=account.id, user_id=user.id, role=Role[user.role], api_key_id=key.id,
-                  scope=key.scope, surface=surface)
+    actor = Actor(
+        account_id=account.id,
+        user_id=user.id,
+        role=Role[user.role],
+        api_key_id=key.id,
+        scope=key.scope,
+        surface=surface,
+    )
     return Authenticated(actor=actor, account=account, user=user, key=key)
 
 

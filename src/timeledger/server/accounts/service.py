@@ -68,8 +68,13 @@ def _json_value(value: Any) -> Any:
 
 
 def list_users(
-    session: Session, actor: Actor, *, page: int, per_page: int,
-    is_active: bool | None = None, updated_since: datetime | None = None,
+    session: Session,
+    actor: Actor,
+    *,
+    page: int,
+    per_page: int,
+    is_active: bool | None = None,
+    updated_since: datetime | None = None,
 ) -> Page[User]:
     stmt = scoped(User, actor.account_id)
     if is_active is not None:
@@ -139,9 +144,11 @@ def _ensure_email_free(session: Session, account_id: uuid.UUID, email: str) -> N
 
 
 def _active_owner_count(session: Session, account_id: uuid.UUID) -> int:
-    return session.scalar(
-        select(func.count()).where(
-            User.account_id == account_id, User.role == "owner", User.is_active.is_(True)
+    return (
+        session.scalar(
+            select(func.count()).where(
+                User.account_id == account_id, User.role == "owner", User.is_active.is_(True)
+            )
         )
-    ) or 0
-
+        or 0
+    )

@@ -8,7 +8,6 @@ from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from timeledger.server.accounts.models import User
-
 from timeledger.server.core.models import AccountScoped
 from timeledger.server.core.money import AMOUNT_SCALE
 from timeledger.server.core.types import Fixed

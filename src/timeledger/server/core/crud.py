@@ -34,14 +34,19 @@ class Page(Generic[Item]):
         return -(-self.total // self.per_page)
 
 
-def scoped(model: type[T], account_id: uuid.UUID) -> Select[tuple[T]]:
+def scoped(model: type[T], account_id: uuid.UUID) -> Select[T]:
     """Every query starts here: rows of the caller's account only."""
     return select(model).where(model.account_id == account_id)  # type: ignore[attr-defined]
 
 
 def get_scoped(
-    session: Session, model: type[T], account_id: uuid.UUID, id: uuid.UUID | None, what: str,
-    *, field: str | None = None,
+    session: Session,
+    model: type[T],
+    account_id: uuid.UUID,
+    id: uuid.UUID | None,
+    what: str,
+    *,
+    field: str | None = None,
 ) -> T:
     """The row with this id in this account, or NotFound: another account's id is simply
     not found, so nothing leaks about what exists elsewhere."""
@@ -51,7 +56,7 @@ def get_scoped(
     return row
 
 
-def paginate(session: Session, stmt: Select[tuple[T]], page: int, per_page: int) -> Page[T]:
+def paginate(session: Session, stmt: Select[T], page: int, per_page: int) -> Page[T]:
     if page < 1:
         raise ValidationFailed("page must be 1 or greater", field="page")
     if not 1 <= per_page <= MAX_PER_PAGE:
@@ -81,9 +86,7 @@ def _plain(value: Any) -> Any:
 
 def snapshot(row: Base) -> dict[str, Any]:
     """A JSON-ready copy of a row's columns, for events and audit records."""
-    return {
-        attr.key: _plain(getattr(row, attr.key)) for attr in inspect(row).mapper.column_attrs
-    }
+    return {attr.key: _plain(getattr(row, attr.key)) for attr in inspect(row).mapper.column_attrs}
 
 
 # --- writes that announce themselves ------------------------------------------------------
@@ -120,14 +123,15 @@ def delete_and_emit(session: Session, row: T, resource: str) -> None:
 def ensure_unreferenced(session: Session, row: Base, resource: str) -> None:
     """Conflict when any table holds a non-cascading foreign key to this row. Read from the
     schema itself, so a domain added later is covered without registering anything."""
-    table = row.__table__  # type: ignore[attr-defined]
+    table = row.__table__
     blockers: list[str] = []
     for other in Base.metadata.sorted_tables:
         for fk in other.foreign_keys:
             if fk.column.table is not table or fk.ondelete == "CASCADE":
                 continue
+            row_id = row.id  # type: ignore[attr-defined]
             count = session.scalar(
-                select(func.count()).select_from(other).where(fk.parent == row.id)  # type: ignore[attr-defined]
+                select(func.count()).select_from(other).where(fk.parent == row_id)
             )
             if count:
                 blockers.append(f"{count} {other.name.replace('_', ' ')}")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.types import TypeDecorator
 
 from timeledger.server.models import metadata
@@ -12,7 +13,7 @@ from timeledger.server.models import metadata
 config = context.config
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Migrations spell out storage types (BigInteger, DateTime), not our Python-side
     decorators, so old migrations never break when those classes change."""
     if type_ == "type" and isinstance(obj, TypeDecorator):

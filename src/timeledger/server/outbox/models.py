@@ -15,9 +15,7 @@ class OutboxEvent(AccountScoped, Base):
     """An event written in the same transaction as the change it describes."""
 
     __tablename__ = "outbox_events"
-    __table_args__ = (
-        Index("ix_outbox_events_undispatched", "dispatched_at", "id"),
-    )
+    __table_args__ = (Index("ix_outbox_events_undispatched", "dispatched_at", "id"),)
 
     type: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)

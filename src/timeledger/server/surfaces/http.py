@@ -46,8 +46,9 @@ def authenticate(request: Request, session: DbSession, surface: str) -> Authenti
     auth = keys.authenticate(session, presented_token(request), surface=surface)
     write = request.method not in SAFE_METHODS
     if write and auth.actor.scope != "write":
-        raise PermissionDenied("this API key is read-only; use a write-scoped key",
-                               code="insufficient_scope")
+        raise PermissionDenied(
+            "this API key is read-only; use a write-scoped key", code="insufficient_scope"
+        )
     if auth.needs_last_used_stamp:
         if write:
             keys.stamp_last_used(session, auth.key.id)

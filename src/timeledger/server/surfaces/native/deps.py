@@ -20,8 +20,9 @@ def _caller(request: Request, session: Session) -> Authenticated:
     auth = authenticate(request, session, SURFACE)
     claimed = request.headers.get("keito-account-id")
     if claimed is not None and claimed.strip() != str(auth.account.id):
-        raise PermissionDenied("Keito-Account-Id does not name this API key's account",
-                               code="account_mismatch")
+        raise PermissionDenied(
+            "Keito-Account-Id does not name this API key's account", code="account_mismatch"
+        )
     return auth
 
 

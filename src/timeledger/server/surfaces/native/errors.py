@@ -4,6 +4,7 @@ with 400 for validation (as Keito does; its SDK has no class for 422)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,16 +18,24 @@ from timeledger.server.core.errors import DomainError
 log = logging.getLogger("timeledger.api")
 
 _HTTP_CODES = {
-    400: "invalid_request", 401: "invalid_token", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-    415: "unsupported_media_type", 429: "rate_limited",
+    400: "invalid_request",
+    401: "invalid_token",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
 }
 
 
-def error_response(status: int, code: str, description: str,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": code, "error_description": description}, status_code=status,
-                        headers=headers)
+def error_response(
+    status: int, code: str, description: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": code, "error_description": description}, status_code=status, headers=headers
+    )
 
 
 def describe_validation(errors: list[Any]) -> str:

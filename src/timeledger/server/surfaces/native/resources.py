@@ -32,9 +32,17 @@ def no_parent() -> tuple[str, ...]:
 
 
 def add_resource(
-    router: APIRouter, *, path: str, key: str, singular: str, out: type[Wire],
-    render: Callable[[Any], Wire], create: type[Command], update: type[Command],
-    ops: Operations, filters: Callable[..., dict[str, Any]],
+    router: APIRouter,
+    *,
+    path: str,
+    key: str,
+    singular: str,
+    out: type[Wire],
+    render: Callable[[Any], Wire],
+    create: type[Command],
+    update: type[Command],
+    ops: Operations,
+    filters: Callable[..., dict[str, Any]],
     parents: Callable[..., tuple[str, ...]] = no_parent,
 ) -> None:
     listing = list_model(key, out)
@@ -43,29 +51,47 @@ def add_resource(
     Parents = Annotated[tuple[str, ...], Depends(parents)]  # noqa: N806
 
     @router.get(path, response_model=listing, tags=[tag], summary=f"List {tag}")
-    def list_rows(request: Request, session: Session, actor: CurrentActor, paging: Paging,
-                  parent_ids: Parents, filter_values: Filters) -> Wire:
-        page = ops.list(session, actor, *parent_ids, page=paging.page, per_page=paging.per_page,
-                        **filter_values)
+    def list_rows(
+        request: Request,
+        session: Session,
+        actor: CurrentActor,
+        paging: Paging,
+        parent_ids: Parents,
+        filter_values: Filters,
+    ) -> Wire:
+        page = ops.list(
+            session, actor, *parent_ids, page=paging.page, per_page=paging.per_page, **filter_values
+        )
         return envelope(listing, key, page, [render(row) for row in page.items], request)
 
     @router.get(path + "/{id}", response_model=out, tags=[tag], summary=f"Get a {singular}")
     def get_row(id: str, session: Session, actor: CurrentActor, parent_ids: Parents) -> Wire:
         return render(ops.get(session, actor, *parent_ids, id))
 
-    @router.post(path, response_model=out, status_code=201, tags=[tag],
-                 summary=f"Create a {singular}")
-    def create_row(command: Annotated[create, Body()], session: Session,  # type: ignore[valid-type]
-                   actor: CurrentActor, parent_ids: Parents) -> Wire:
+    @router.post(
+        path, response_model=out, status_code=201, tags=[tag], summary=f"Create a {singular}"
+    )
+    def create_row(
+        command: Annotated[create, Body()],  # type: ignore[valid-type]
+        session: Session,
+        actor: CurrentActor,
+        parent_ids: Parents,
+    ) -> Wire:
         return render(ops.create(session, actor, *parent_ids, command))
 
     @router.patch(path + "/{id}", response_model=out, tags=[tag], summary=f"Update a {singular}")
-    def update_row(id: str, command: Annotated[update, Body()],  # type: ignore[valid-type]
-                   session: Session, actor: CurrentActor, parent_ids: Parents) -> Wire:
+    def update_row(
+        id: str,
+        command: Annotated[update, Body()],  # type: ignore[valid-type]
+        session: Session,
+        actor: CurrentActor,
+        parent_ids: Parents,
+    ) -> Wire:
         return render(ops.update(session, actor, *parent_ids, id, command))
 
-    @router.delete(path + "/{id}", response_model=Deleted, tags=[tag],
-                   summary=f"Delete a {singular}")
+    @router.delete(
+        path + "/{id}", response_model=Deleted, tags=[tag], summary=f"Delete a {singular}"
+    )
     def delete_row(id: str, session: Session, actor: CurrentActor, parent_ids: Parents) -> Wire:
         row = ops.get(session, actor, *parent_ids, id)
         row_id = row.id

@@ -63,11 +63,16 @@ class CompanyOut(Timestamps):
         settings = account.settings or {}
         rate = settings.get("default_hourly_rate")
         return cls(
-            id=account.id, name=account.name, timezone=account.timezone,
-            currency=account.currency, week_start_day=account.week_start_day, plan=account.plan,
+            id=account.id,
+            name=account.name,
+            timezone=account.timezone,
+            currency=account.currency,
+            week_start_day=account.week_start_day,
+            plan=account.plan,
             allow_past_timer_starts=bool(settings.get("allow_past_timer_starts", False)),
             default_hourly_rate=None if rate is None else Decimal(rate),
-            created_at=account.created_at, updated_at=account.updated_at,
+            created_at=account.created_at,
+            updated_at=account.updated_at,
         )
 
 
@@ -95,14 +100,32 @@ class UserOut(Timestamps):
     @classmethod
     def of(cls, user: User, account: Account) -> UserOut:
         data = {name: getattr(user, name) for name in _USER_COLUMNS}
-        return cls(**data, access_roles=[user.role], roles=[], currency=account.currency,
-                   company=IdName(id=account.id, name=account.name))
+        return cls(
+            **data,
+            access_roles=[user.role],
+            roles=[],
+            currency=account.currency,
+            company=IdName(id=account.id, name=account.name),
+        )
 
 
 _USER_COLUMNS = (
-    "id", "email", "first_name", "last_name", "telephone", "timezone", "user_type", "role",
-    "is_contractor", "is_active", "has_access_to_all_future_projects", "weekly_capacity",
-    "default_hourly_rate", "cost_rate", "created_at", "updated_at",
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "telephone",
+    "timezone",
+    "user_type",
+    "role",
+    "is_contractor",
+    "is_active",
+    "has_access_to_all_future_projects",
+    "weekly_capacity",
+    "default_hourly_rate",
+    "cost_rate",
+    "created_at",
+    "updated_at",
 )
 
 
@@ -233,10 +256,17 @@ class ApiKeyOut(Timestamps):
     @classmethod
     def of(cls, row: ApiKey, user: User) -> ApiKeyOut:
         return cls(
-            id=row.id, name=row.name, scope=row.scope,  # type: ignore[arg-type]
-            user=IdName(id=user.id, name=_full_name(user)), prefix=f"tlk_{row.key_id}",
-            expires_at=row.expires_at, last_used_at=row.last_used_at, revoked_at=row.revoked_at,
-            is_active=row.revoked_at is None, created_at=row.created_at, updated_at=row.updated_at,
+            id=row.id,
+            name=row.name,
+            scope=row.scope,
+            user=IdName(id=user.id, name=_full_name(user)),
+            prefix=f"tlk_{row.key_id}",
+            expires_at=row.expires_at,
+            last_used_at=row.last_used_at,
+            revoked_at=row.revoked_at,
+            is_active=row.revoked_at is None,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
         )
 
 
@@ -272,12 +302,14 @@ class ListEnvelope(Wire):
 def list_model(key: str, item: type[BaseModel]) -> type[ListEnvelope]:
     """`{"<key>": [item, ...], per_page, total_pages, ...}` as a named model for the docs."""
     name = "".join(part.title() for part in key.split("_")) + "List"
-    model: type[ListEnvelope] = create_model(name, __base__=ListEnvelope, **{key: (list[item], ...)})  # type: ignore[call-overload, valid-type]
+    fields: dict[str, Any] = {key: (list[item], ...)}  # type: ignore[valid-type]
+    model: type[ListEnvelope] = create_model(name, __base__=ListEnvelope, **fields)
     return model
 
 
-def envelope(model: type[ListEnvelope], key: str, page: Page[Any], items: list[Any],
-             request: Request) -> ListEnvelope:
+def envelope(
+    model: type[ListEnvelope], key: str, page: Page[Any], items: list[Any], request: Request
+) -> ListEnvelope:
     last = max(page.total_pages, 1)
 
     def link(number: int) -> str:
@@ -288,10 +320,15 @@ def envelope(model: type[ListEnvelope], key: str, page: Page[Any], items: list[A
     previous_page = page.page - 1 if page.page > 1 else None
     return model(
         **{key: items},
-        per_page=page.per_page, total_pages=page.total_pages, total_entries=page.total,
-        page=page.page, next_page=next_page, previous_page=previous_page,
+        per_page=page.per_page,
+        total_pages=page.total_pages,
+        total_entries=page.total,
+        page=page.page,
+        next_page=next_page,
+        previous_page=previous_page,
         links=Links(
-            first=link(1), last=link(last),
+            first=link(1),
+            last=link(last),
             next=link(next_page) if next_page else None,
             previous=link(previous_page) if previous_page else None,
         ),
