@@ -11,6 +11,7 @@ from timeledger.server.catalog.models import (
 )
 from timeledger.server.db import Base
 from timeledger.server.outbox.models import OutboxEvent
+from timeledger.server.tracking.models import TimeEntry, TimeEntryTemplate
 
 metadata = Base.metadata
 
@@ -23,6 +24,8 @@ __all__ = [
     "Project",
     "Task",
     "TaskAssignment",
+    "TimeEntry",
+    "TimeEntryTemplate",
     "User",
     "UserAssignment",
     "metadata",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field
@@ -24,7 +25,6 @@ RoleName = Literal["member", "manager", "admin", "owner"]
 UserType = Literal["human", "agent"]
 Scope = Literal["read", "write"]
 WeekDay = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-WeeklyCapacity = int  # seconds; bounded below
 
 
 class AccountCreate(Command):
@@ -42,6 +42,10 @@ class CompanyUpdate(Command):
     week_start_day: WeekDay = omitted()
     allow_past_timer_starts: bool = omitted()
     default_hourly_rate: Money | None = None
+    overlapping_entries: Literal["allow", "warn", "forbid"] = omitted()
+    rounding_mode: Literal["none", "up", "down", "nearest"] = omitted()
+    rounding_increment: Literal[1, 5, 6, 10, 15, 30] = omitted()
+    auto_stop_after_hours: Decimal | None = Field(default=None, gt=0, le=168, decimal_places=2)
 
 
 class UserCreate(Command):

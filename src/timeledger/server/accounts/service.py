@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,20 +17,18 @@ from timeledger.server.accounts.schemas import (
     UserCreate,
     UserUpdate,
 )
+from timeledger.server.accounts.settings import SETTING_NAMES, AccountSettings
 from timeledger.server.core.actor import Actor, Role
 from timeledger.server.core.crud import Page, apply_changes, get_scoped, paginate, scoped, snapshot
 from timeledger.server.core.errors import Conflict, NotFound
 from timeledger.server.core.ids import parse_id
 from timeledger.server.outbox.service import emit
 
-COMPANY_SETTING_KEYS = ("allow_past_timer_starts", "default_hourly_rate")
-
-
 # --- the account ("company") -------------------------------------------------------------
 
 
 def create_account(session: Session, command: AccountCreate) -> Account:
-    account = Account(**command.model_dump(), settings={"allow_past_timer_starts": False})
+    account = Account(**command.model_dump(), settings=AccountSettings().to_json())
     session.add(account)
     session.flush()
     return account
@@ -47,10 +45,10 @@ def update_company(session: Session, actor: Actor, command: CompanyUpdate) -> Ac
     actor.require(Role.admin, "changing company settings")
     account = get_account(session, actor.account_id)
     changes = command.changes()
-    settings = {key: changes.pop(key) for key in COMPANY_SETTING_KEYS if key in changes}
+    updates = {key: changes.pop(key) for key in SETTING_NAMES if key in changes}
     changed = apply_changes(account, changes)
-    if settings:
-        merged = {**account.settings, **{k: _json_value(v) for k, v in settings.items()}}
+    if updates:
+        merged = replace(AccountSettings.of(account), **updates).to_json()
         if merged != account.settings:
             account.settings = merged
             changed["settings"] = merged
@@ -58,10 +56,6 @@ def update_company(session: Session, actor: Actor, command: CompanyUpdate) -> Ac
         session.flush()
         emit(session, account.id, "company.updated", snapshot(account))
     return account
-
-
-def _json_value(value: Any) -> Any:
-    return str(value) if value is not None and not isinstance(value, bool | str) else value
 
 
 # --- users ---------------------------------------------------------------------------------

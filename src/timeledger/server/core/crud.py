@@ -105,6 +105,9 @@ def update_and_emit(session: Session, row: T, changes: dict[str, Any], resource:
     changed = apply_changes(row, changes)
     if changed:
         session.flush()
+        # A changed foreign key (client_id ...) leaves the loaded relationship pointing at the
+        # old row; expire relationships so the response shows the new one.
+        session.expire(row, [rel.key for rel in inspect(row).mapper.relationships])
         data = {**snapshot(row), "changed_fields": sorted(changed)}
         emit(session, row.account_id, f"{resource}.updated", data)  # type: ignore[attr-defined]
     return row

@@ -10,10 +10,19 @@ class DomainError(Exception):
     status = 400
     code = "invalid_request"
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        details: list[dict[str, object]] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.field = field
+        # Per-item errors of a batch operation, rendered by each surface in its own format.
+        self.details = details
         if code is not None:
             self.code = code
 

@@ -79,7 +79,7 @@ class Command(BaseModel):
     """A domain command: unknown fields are ignored (clients send extras), types are checked,
     and `model_fields_set` tells an update which fields were actually sent."""
 
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)

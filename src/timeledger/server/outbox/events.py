@@ -12,6 +12,18 @@ _RESOURCES = {
     "task": ("created", "updated", "deleted"),
     "task_assignment": ("created", "updated", "deleted"),
     "user_assignment": ("created", "updated", "deleted"),
+    "time_entry": (
+        "created",
+        "updated",
+        "deleted",
+        "started",
+        "stopped",
+        "submitted",
+        "approved",
+        "changes_requested",
+        "unlocked",
+    ),
+    "time_entry_template": ("created", "updated", "deleted"),
 }
 
 EVENT_TYPES: frozenset[str] = frozenset(

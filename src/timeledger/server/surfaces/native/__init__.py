@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from timeledger import __version__
-from timeledger.server.surfaces.native import accounts, catalog, errors
+from timeledger.server.surfaces.native import accounts, catalog, errors, time_entries
 
 PREFIX = "/api/v2"
 
@@ -25,6 +25,7 @@ def create_native_app() -> FastAPI:
     errors.install(app)
     app.include_router(accounts.router)
     app.include_router(catalog.router)
+    app.include_router(time_entries.router)
 
     @app.middleware("http")
     async def _version_header(request, call_next):  # type: ignore[no-untyped-def]

@@ -31,11 +31,16 @@ _HTTP_CODES = {
 
 
 def error_response(
-    status: int, code: str, description: str, headers: Mapping[str, str] | None = None
+    status: int,
+    code: str,
+    description: str,
+    headers: Mapping[str, str] | None = None,
+    details: list[dict[str, object]] | None = None,
 ) -> JSONResponse:
-    return JSONResponse(
-        {"error": code, "error_description": description}, status_code=status, headers=headers
-    )
+    body: dict[str, object] = {"error": code, "error_description": description}
+    if details:
+        body["errors"] = details
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def describe_validation(errors: list[Any]) -> str:
@@ -58,7 +63,7 @@ def describe_validation(errors: list[Any]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, details=exc.details)
 
     @app.exception_handler(RequestValidationError)
     async def _request(_: Request, exc: RequestValidationError) -> JSONResponse:

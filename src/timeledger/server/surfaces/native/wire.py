@@ -4,6 +4,7 @@ timestamps everywhere, never-null booleans, money as JSON numbers."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -13,6 +14,7 @@ from fastapi import Request
 from pydantic import BaseModel, ConfigDict, PlainSerializer, create_model
 
 from timeledger.server.accounts.models import Account, ApiKey, User
+from timeledger.server.accounts.settings import AccountSettings
 from timeledger.server.catalog.models import (
     Client,
     Contact,
@@ -57,11 +59,13 @@ class CompanyOut(Timestamps):
     is_active: bool = True
     allow_past_timer_starts: bool
     default_hourly_rate: Number | None
+    overlapping_entries: Literal["allow", "warn", "forbid"]
+    rounding_mode: Literal["none", "up", "down", "nearest"]
+    rounding_increment: int
+    auto_stop_after_hours: Number | None
 
     @classmethod
     def of(cls, account: Account) -> CompanyOut:
-        settings = account.settings or {}
-        rate = settings.get("default_hourly_rate")
         return cls(
             id=account.id,
             name=account.name,
@@ -69,10 +73,9 @@ class CompanyOut(Timestamps):
             currency=account.currency,
             week_start_day=account.week_start_day,
             plan=account.plan,
-            allow_past_timer_starts=bool(settings.get("allow_past_timer_starts", False)),
-            default_hourly_rate=None if rate is None else Decimal(rate),
             created_at=account.created_at,
             updated_at=account.updated_at,
+            **asdict(AccountSettings.of(account)),
         )
 
 

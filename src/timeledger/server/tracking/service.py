@@ -1,0 +1,590 @@
+"""Time entries and timers: the rules of recording work."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from timeledger.server.accounts.models import Account, User
+from timeledger.server.accounts.service import get_account
+from timeledger.server.accounts.settings import AccountSettings
+from timeledger.server.catalog.models import Project, Task, TaskAssignment
+from timeledger.server.core.actor import Actor, Role
+from timeledger.server.core.clock import utcnow
+from timeledger.server.core.crud import Page, paginate, scoped, snapshot
+from timeledger.server.core.errors import Conflict, NotFound, ValidationFailed
+from timeledger.server.core.ids import parse_id
+from timeledger.server.outbox.service import emit
+from timeledger.server.tracking import rates
+from timeledger.server.tracking.models import TimeEntry
+from timeledger.server.tracking.schemas import (
+    METADATA_MAX_BYTES,
+    EntryFilters,
+    RestartTimer,
+    StopTimer,
+    TimeEntryCreate,
+    TimeEntryUpdate,
+    metadata_size,
+)
+from timeledger.server.tracking.timing import (
+    MAX_ENTRY_SECONDS,
+    Interval,
+    hours_to_seconds,
+    interval_from_clock,
+    local_date,
+    parse_hhmm,
+    to_instant,
+)
+from timeledger.server.tracking.views import EntryView, Viewer, lock_reason
+
+# Wall-clock input has minute precision: a start "now" or hours that differ from the
+# started..ended span by less than this are the same thing.
+CLOCK_TOLERANCE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Work:
+    """Where time goes: a project, a task assigned to it, and the assignment itself."""
+
+    project: Project
+    task: Task
+    assignment: TaskAssignment
+
+
+def viewer(session: Session, actor: Actor) -> Viewer:
+    return Viewer(get_account(session, actor.account_id), utcnow())
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def visible_entries(actor: Actor) -> Select[TimeEntry]:
+    """Members see their own entries; managers and above see the account's."""
+    stmt = scoped(TimeEntry, actor.account_id)
+    if actor.role < Role.manager:
+        stmt = stmt.where(TimeEntry.user_id == actor.user_id)
+    return stmt
+
+
+def find_entry(session: Session, actor: Actor, entry_id: str) -> TimeEntry:
+    uid = parse_id(entry_id)
+    entry = session.scalar(visible_entries(actor).where(TimeEntry.id == uid)) if uid else None
+    if entry is None:
+        raise NotFound("time entry")
+    return entry
+
+
+def get_entry(session: Session, actor: Actor, entry_id: str) -> EntryView:
+    return viewer(session, actor).view(find_entry(session, actor, entry_id))
+
+
+def list_entries(
+    session: Session, actor: Actor, filters: EntryFilters, *, page: int, per_page: int
+) -> Page[EntryView]:
+    view = viewer(session, actor)
+    stmt = _filtered(visible_entries(actor), filters, view)
+    stmt = stmt.order_by(TimeEntry.spent_date.desc(), TimeEntry.id.desc())
+    result = paginate(session, stmt, page, per_page)
+    return Page([view.view(e) for e in result.items], result.total, result.page, result.per_page)
+
+
+def _filtered(stmt: Select[TimeEntry], f: EntryFilters, view: Viewer) -> Select[TimeEntry]:
+    if f.from_ and f.to and f.from_ > f.to:
+        raise ValidationFailed("from must not be after to", field="from")
+    for name, column in (
+        ("user_id", TimeEntry.user_id),
+        ("project_id", TimeEntry.project_id),
+        ("task_id", TimeEntry.task_id),
+    ):
+        raw = getattr(f, name)
+        if raw is not None:
+            stmt = stmt.where(column == parse_id(raw))
+    if f.client_id is not None:
+        projects = select(Project.id).where(Project.client_id == parse_id(f.client_id))
+        stmt = stmt.where(TimeEntry.project_id.in_(projects))
+    if f.source is not None:
+        stmt = stmt.where(TimeEntry.source == f.source)
+    if f.from_ is not None:
+        stmt = stmt.where(TimeEntry.spent_date >= f.from_)
+    if f.to is not None:
+        stmt = stmt.where(TimeEntry.spent_date <= f.to)
+    if f.is_billed is not None:
+        stmt = stmt.where(TimeEntry.is_billed.is_(f.is_billed))
+    if f.approval_status is not None:
+        stmt = stmt.where(TimeEntry.approval_status == f.approval_status)
+    if f.updated_since is not None:
+        stmt = stmt.where(TimeEntry.updated_at >= f.updated_since)
+    if f.external_reference is not None:
+        ref_type, sep, ref_id = f.external_reference.partition(":")
+        if not sep or not ref_type or not ref_id:
+            raise ValidationFailed(
+                "external_reference must be written type:id, e.g. ticket:tk_9",
+                field="external_reference",
+            )
+        stmt = stmt.where(
+            TimeEntry.external_ref_type == ref_type, TimeEntry.external_ref_id == ref_id
+        )
+    if f.is_running is not None:
+        running: ColumnElement[bool] = TimeEntry.is_running.is_(True)
+        limit = view.auto_stop
+        if limit is not None:  # timers past the auto-stop limit count as stopped
+            running = running & (TimeEntry.timer_started_at > view.now - limit)
+        stmt = stmt.where(running if f.is_running else ~running)
+    return stmt
+
+
+# --- who and where --------------------------------------------------------------------------
+
+
+def resolve_user(session: Session, actor: Actor, user_id: str | None) -> User:
+    """The user time is logged for: yourself, or anyone if you are a manager or above."""
+    if user_id is None or parse_id(user_id) == actor.user_id:
+        user = session.get(User, actor.user_id)
+    else:
+        actor.require(Role.manager, "logging time for other users")
+        uid = parse_id(user_id)
+        user = session.get(User, uid) if uid else None
+        if user is None or user.account_id != actor.account_id:
+            raise ValidationFailed("user_id does not name a user of this account", field="user_id")
+    assert user is not None
+    if not user.is_active:
+        raise ValidationFailed("the user is deactivated", field="user_id")
+    return user
+
+
+def resolve_work(session: Session, actor: Actor, project_id: str, task_id: str) -> Work:
+    project = _owned(session, actor, Project, project_id)
+    if project is None:
+        raise ValidationFailed(
+            "project_id does not name a project of this account", field="project_id"
+        )
+    if not project.is_active:
+        raise ValidationFailed(
+            "the project is archived; reactivate it to log time", field="project_id"
+        )
+    task = _owned(session, actor, Task, task_id)
+    if task is None:
+        raise ValidationFailed("task_id does not name a task of this account", field="task_id")
+    if not task.is_active:
+        raise ValidationFailed("the task is archived", field="task_id")
+    assignment = session.scalar(
+        select(TaskAssignment).where(
+            TaskAssignment.project_id == project.id, TaskAssignment.task_id == task.id
+        )
+    )
+    if assignment is None or not assignment.is_active:
+        raise ValidationFailed("the task is not assigned to the project", field="task_id")
+    return Work(project, task, assignment)
+
+
+def _owned(session: Session, actor: Actor, model: type[Any], raw_id: str) -> Any:
+    uid = parse_id(raw_id)
+    row = session.get(model, uid) if uid else None
+    return row if row is not None and row.account_id == actor.account_id else None
+
+
+def _apply_rates(
+    session: Session,
+    entry: TimeEntry,
+    work: Work,
+    user: User,
+    account: Account,
+    billable: bool | None,
+) -> None:
+    settings_default = AccountSettings.of(account).default_hourly_rate
+    resolved = rates.resolve(
+        session,
+        project=work.project,
+        task=work.task,
+        assignment=work.assignment,
+        user=user,
+        account_default=settings_default,
+    )
+    entry.billable_rate = resolved.billable_rate
+    entry.cost_rate = resolved.cost_rate
+    entry.billable = resolved.billable if billable is None else billable
+
+
+# --- timing ---------------------------------------------------------------------------------
+
+
+def _timer_start(view: Viewer, spent_date: date, started_time: str | None) -> datetime:
+    """When a new timer starts: now, or a past moment if the account allows it."""
+    now = view.now
+    if started_time is None and spent_date == local_date(now, view.zone):
+        return now
+    clock = parse_hhmm(started_time) if started_time else now.astimezone(view.zone).time()
+    start = to_instant(spent_date, clock, view.zone)
+    if start > now + CLOCK_TOLERANCE:
+        field = "started_time" if started_time else "spent_date"
+        raise ValidationFailed("a timer cannot start in the future", field=field)
+    if start < now - CLOCK_TOLERANCE and not view.settings.allow_past_timer_starts:
+        raise ValidationFailed(
+            "this account does not allow timers that start in the past "
+            "(enable allow_past_timer_starts on the company, or omit started_time)",
+            field="started_time" if started_time else "spent_date",
+        )
+    return min(start, now)
+
+
+def _finished_span(
+    view: Viewer, spent_date: date, hours: Any, started_time: str | None, ended_time: str | None
+) -> tuple[int, Interval | None]:
+    """Duration and, when the clock times are known, the interval of a finished entry."""
+    if ended_time is not None and started_time is None:
+        raise ValidationFailed("ended_time requires started_time", field="ended_time")
+    interval: Interval | None = None
+    if started_time is not None and ended_time is not None:
+        interval = interval_from_clock(
+            spent_date, parse_hhmm(started_time), parse_hhmm(ended_time), view.zone
+        )
+        if (
+            hours is not None
+            and abs(hours_to_seconds(hours) - interval.seconds) > CLOCK_TOLERANCE.total_seconds()
+        ):
+            raise ValidationFailed(
+                f"hours ({hours}) does not match started_time-ended_time "
+                f"({interval.seconds / 3600:.2f} h); send one or the other",
+                field="hours",
+            )
+        seconds = interval.seconds
+    elif started_time is not None:
+        start = to_instant(spent_date, parse_hhmm(started_time), view.zone)
+        seconds = hours_to_seconds(hours) if hours is not None else 0
+        interval = Interval(start, start + timedelta(seconds=seconds))
+    else:
+        seconds = hours_to_seconds(hours) if hours is not None else 0
+    if seconds > MAX_ENTRY_SECONDS:
+        raise ValidationFailed("an entry may not exceed 24 hours", field="ended_time")
+    return seconds, interval
+
+
+def _overlap_warnings(session: Session, view: Viewer, entry: TimeEntry) -> tuple[str, ...]:
+    """Apply the account's overlap policy to an entry whose interval is known. Intervals are
+    half-open, so back-to-back entries never overlap."""
+    policy = view.settings.overlapping_entries
+    start = entry.started_at
+    end = entry.ended_at if not entry.is_running else None
+    if policy == "allow" or start is None or (end is None and not entry.is_running):
+        return ()
+    # Another entry [s2, e2) overlaps [start, end) when s2 < end and e2 > start; a running
+    # entry has no end yet.
+    stmt = select(TimeEntry).where(
+        TimeEntry.account_id == entry.account_id,
+        TimeEntry.user_id == entry.user_id,
+        TimeEntry.id != entry.id,
+        TimeEntry.started_at.is_not(None),
+        or_(TimeEntry.ended_at > start, TimeEntry.is_running.is_(True)),
+    )
+    if end is not None:
+        stmt = stmt.where(TimeEntry.started_at < end)
+    other = session.scalars(stmt.order_by(TimeEntry.started_at).limit(1)).first()
+    if other is None:
+        return ()
+    message = (
+        f"overlaps time entry {other.id} on {other.spent_date} "
+        f"({view.view(other).started_time}-{view.view(other).ended_time or 'running'})"
+    )
+    if policy == "forbid":
+        raise Conflict(f"this entry {message}", code="overlapping_entry")
+    return (message,)
+
+
+# --- timers ---------------------------------------------------------------------------------
+
+
+def _stop(session: Session, entry: TimeEntry, at: datetime, *, auto: bool = False) -> None:
+    assert entry.timer_started_at is not None
+    entry.duration_seconds += max(0, int((at - entry.timer_started_at).total_seconds()))
+    entry.ended_at = at
+    entry.is_running = False
+    entry.timer_started_at = None
+    session.flush()
+    emit(session, entry.account_id, "time_entry.stopped", {**payload(entry), "auto_stopped": auto})
+
+
+def _settle_overdue(session: Session, view: Viewer, entry: TimeEntry) -> None:
+    """Persist the auto-stop of a forgotten timer before anything else changes it."""
+    overdue = view.overdue(entry)
+    if overdue is not None:
+        _stop(session, entry, overdue.stop_at, auto=True)
+
+
+def _make_room_for_timer(
+    session: Session,
+    view: Viewer,
+    user_id: uuid.UUID,
+    replace_running: bool,
+    keep: uuid.UUID | None = None,
+) -> None:
+    """At most one running timer per user: stop the current one when asked to, else 409."""
+    running = session.scalar(
+        select(TimeEntry).where(TimeEntry.user_id == user_id, TimeEntry.is_running.is_(True))
+    )
+    if running is None or running.id == keep:
+        return
+    _settle_overdue(session, view, running)
+    if not running.is_running:
+        return
+    if not replace_running:
+        raise Conflict(
+            f"the user already has a running timer ({running.id}); stop it first "
+            "or send replace_running: true",
+            code="timer_running",
+        )
+    _stop(session, running, view.now)
+
+
+def _flush_running(session: Session, entry: TimeEntry) -> None:
+    """Flush a running timer; the partial unique index settles races between two starts."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise Conflict("the user already has a running timer", code="timer_running") from None
+
+
+def stop_entry(session: Session, actor: Actor, entry_id: str, command: StopTimer) -> EntryView:
+    view = viewer(session, actor)
+    entry = find_entry(session, actor, entry_id)
+    _settle_overdue(session, view, entry)
+    if not entry.is_running:
+        raise Conflict("time entry is not running", code="not_running")
+    if command.notes is not None:
+        entry.notes = command.notes
+    _stop(session, entry, view.now)
+    return view.view(entry)
+
+
+def restart_entry(
+    session: Session, actor: Actor, entry_id: str, command: RestartTimer
+) -> EntryView:
+    view = viewer(session, actor)
+    entry = find_entry(session, actor, entry_id)
+    _settle_overdue(session, view, entry)
+    if entry.is_running:
+        raise Conflict("time entry is already running", code="already_running")
+    _ensure_unlocked(entry)
+    _make_room_for_timer(session, view, entry.user_id, command.replace_running)
+    entry.is_running = True
+    entry.timer_started_at = view.now
+    entry.ended_at = None
+    if entry.started_at is None:
+        entry.started_at = view.now
+    _flush_running(session, entry)
+    emit(session, entry.account_id, "time_entry.started", payload(entry))
+    return view.view(entry)
+
+
+def stop_overdue_timers(session: Session, now: datetime | None = None) -> int:
+    """The sweeper: persist the auto-stop of every forgotten timer, in every account."""
+    now = now or utcnow()
+    stopped = 0
+    accounts: dict[uuid.UUID, Viewer] = {}
+    for entry in session.scalars(select(TimeEntry).where(TimeEntry.is_running.is_(True))):
+        view = accounts.get(entry.account_id)
+        if view is None:
+            view = accounts[entry.account_id] = Viewer(get_account(session, entry.account_id), now)
+        overdue = view.overdue(entry)
+        if overdue is not None:
+            _stop(session, entry, overdue.stop_at, auto=True)
+            stopped += 1
+    return stopped
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def payload(entry: TimeEntry) -> dict[str, Any]:
+    """An entry as event data: its columns, with metadata under its wire name."""
+    data = snapshot(entry)
+    data["metadata"] = data.pop("meta")
+    return data
+
+
+def _ensure_unlocked(entry: TimeEntry) -> None:
+    reason = lock_reason(entry)
+    if reason is not None:
+        raise Conflict(reason, code="locked")
+
+
+def create_entry(session: Session, actor: Actor, command: TimeEntryCreate) -> EntryView:
+    view = viewer(session, actor)
+    user = resolve_user(session, actor, command.user_id)
+    work = resolve_work(session, actor, command.project_id, command.task_id)
+    entry = TimeEntry(
+        account_id=actor.account_id,
+        user_id=user.id,
+        project_id=work.project.id,
+        task_id=work.task.id,
+        notes=command.notes,
+        source=command.source,
+        meta=command.metadata,
+        approval_status="unsubmitted",
+        is_billed=False,
+    )
+    entry.project, entry.task, entry.user = work.project, work.task, user
+    if command.external_reference is not None:
+        entry.external_ref_type = command.external_reference.type
+        entry.external_ref_id = command.external_reference.id
+    _apply_rates(session, entry, work, user, view.account, command.billable)
+    if command.is_running:
+        if command.hours:
+            raise ValidationFailed(
+                "a running timer measures its own time; omit hours", field="hours"
+            )
+        if command.ended_time is not None:
+            raise ValidationFailed("a running timer has no ended_time yet", field="ended_time")
+        start = _timer_start(view, command.spent_date, command.started_time)
+        entry.spent_date = local_date(start, view.zone)
+        entry.started_at = entry.timer_started_at = start
+        entry.duration_seconds = 0
+        entry.is_running = True
+        _make_room_for_timer(session, view, user.id, command.replace_running)
+        session.add(entry)
+        _flush_running(session, entry)
+    else:
+        seconds, interval = _finished_span(
+            view, command.spent_date, command.hours, command.started_time, command.ended_time
+        )
+        entry.spent_date = command.spent_date
+        entry.duration_seconds = seconds
+        entry.is_running = False
+        if interval is not None:
+            entry.started_at, entry.ended_at = interval.start, interval.end
+        session.add(entry)
+        session.flush()
+    warnings = _overlap_warnings(session, view, entry)
+    emit(session, actor.account_id, "time_entry.created", payload(entry))
+    if entry.is_running:
+        emit(session, actor.account_id, "time_entry.started", payload(entry))
+    return view.view(entry, warnings)
+
+
+def update_entry(
+    session: Session, actor: Actor, entry_id: str, command: TimeEntryUpdate
+) -> EntryView:
+    view = viewer(session, actor)
+    entry = find_entry(session, actor, entry_id)
+    _settle_overdue(session, view, entry)
+    _ensure_unlocked(entry)
+    changes = command.changes()
+    if "source" in changes and changes.pop("source") != entry.source:
+        raise ValidationFailed("source cannot change after the entry is created", field="source")
+    before = payload(entry)
+    _move(session, actor, view, entry, changes)
+    _retime(view, entry, changes)
+    if "notes" in changes:
+        entry.notes = changes["notes"]
+    if "metadata" in changes:
+        entry.meta = merge_metadata(entry.meta, changes["metadata"])
+    if "external_reference" in changes:
+        ref = changes["external_reference"]
+        entry.external_ref_type = ref["type"].strip() if ref else None
+        entry.external_ref_id = ref["id"].strip() if ref else None
+    session.flush()
+    warnings = _overlap_warnings(session, view, entry)
+    after = payload(entry)
+    changed = sorted(k for k in after if after[k] != before.get(k) and k != "updated_at")
+    if changed:
+        emit(session, actor.account_id, "time_entry.updated", {**after, "changed_fields": changed})
+    return view.view(entry, warnings)
+
+
+def _move(
+    session: Session, actor: Actor, view: Viewer, entry: TimeEntry, changes: dict[str, Any]
+) -> None:
+    """A new user, project or task: check it and snapshot the rates again."""
+    moved = {"user_id", "project_id", "task_id"} & changes.keys()
+    if moved:
+        user = resolve_user(session, actor, changes.get("user_id", str(entry.user_id)))
+        work = resolve_work(
+            session,
+            actor,
+            changes.get("project_id", str(entry.project_id)),
+            changes.get("task_id", str(entry.task_id)),
+        )
+        if entry.is_running and user.id != entry.user_id:
+            _make_room_for_timer(session, view, user.id, replace_running=False)
+        entry.user, entry.project, entry.task = user, work.project, work.task
+        entry.user_id, entry.project_id, entry.task_id = user.id, work.project.id, work.task.id
+        _apply_rates(session, entry, work, user, view.account, changes.get("billable"))
+    elif "billable" in changes:
+        entry.billable = changes["billable"]
+
+
+def _retime(view: Viewer, entry: TimeEntry, changes: dict[str, Any]) -> None:
+    """Recompute date, clock times and duration from what changed and what was there."""
+    timing = {"spent_date", "hours", "started_time", "ended_time"} & changes.keys()
+    if not timing:
+        return
+    spent_date = changes.get("spent_date", entry.spent_date)
+    current = view.view(entry)
+    started = changes.get("started_time", current.started_time)
+    if entry.is_running:
+        if "hours" in changes or changes.get("ended_time"):
+            raise ValidationFailed(
+                "a running timer measures its own time; stop it first",
+                field="hours" if "hours" in changes else "ended_time",
+            )
+        if "started_time" in changes or "spent_date" in changes:
+            start = _timer_start(view, spent_date, started)
+            entry.started_at = entry.timer_started_at = start
+            entry.spent_date = local_date(start, view.zone)
+        return
+    ended = changes.get("ended_time", current.ended_time)
+    hours = changes.get("hours")
+    if "hours" in changes and "ended_time" not in changes:
+        ended = None  # new hours keep the start and move the end
+    if started is None:
+        ended = None
+        hours = hours if hours is not None else current.hours
+    elif ended is None and hours is None:
+        hours = current.hours
+    seconds, interval = _finished_span(view, spent_date, hours, started, ended)
+    entry.spent_date = spent_date
+    entry.duration_seconds = seconds
+    entry.started_at = interval.start if interval else None
+    entry.ended_at = interval.end if interval else None
+
+
+def merge_metadata(
+    current: dict[str, Any] | None, patch: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """JSON Merge Patch (RFC 7386): keys merge recursively, a null value removes its key, and
+    a null patch clears everything. The 4 KB limit applies to the result."""
+    if patch is None:
+        return None
+    merged = _merge(current or {}, patch)
+    if metadata_size(merged) > METADATA_MAX_BYTES:
+        raise ValidationFailed(
+            f"metadata would exceed {METADATA_MAX_BYTES} bytes after the merge", field="metadata"
+        )
+    return merged
+
+
+def _merge(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    result = dict(target)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = _merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def delete_entry(session: Session, actor: Actor, entry_id: str) -> None:
+    entry = find_entry(session, actor, entry_id)
+    _ensure_unlocked(entry)
+    data = payload(entry)
+    session.delete(entry)
+    session.flush()
+    emit(session, actor.account_id, "time_entry.deleted", data)

@@ -1,0 +1,131 @@
+"""What an entry is at the moment it is read: live hours of a running timer, rounding,
+amounts, locks. Computed here once so every surface shows the same numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from timeledger.server.accounts.models import Account
+from timeledger.server.accounts.settings import AccountSettings
+from timeledger.server.core.money import round_money
+from timeledger.server.tracking.models import TimeEntry
+from timeledger.server.tracking.timing import local_hhmm, round_seconds, seconds_to_hours
+
+
+@dataclass(frozen=True)
+class EntryView:
+    entry: TimeEntry
+    seconds: int
+    rounded_seconds: int
+    is_running: bool
+    ended_at: datetime | None
+    started_time: str | None
+    ended_time: str | None
+    currency: str
+    billable_amount: Decimal | None
+    cost_amount: Decimal | None
+    locked_reason: str | None
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def hours(self) -> Decimal:
+        return seconds_to_hours(self.seconds)
+
+    @property
+    def rounded_hours(self) -> Decimal:
+        return seconds_to_hours(self.rounded_seconds)
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_reason is not None
+
+    @property
+    def is_closed(self) -> bool:
+        return self.entry.approval_status == "approved"
+
+    @property
+    def budgeted(self) -> bool:
+        return self.entry.project.budget_by != "none"
+
+
+def lock_reason(entry: TimeEntry) -> str | None:
+    if entry.is_billed:
+        return "the time entry is billed on an invoice and cannot change"
+    if entry.approval_status == "approved":
+        return "the time entry is approved and locked; an admin can unlock it"
+    return None
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """A running timer past the account's auto-stop limit, and when it counts as stopped."""
+
+    stop_at: datetime
+
+
+class Viewer:
+    """Renders entries of one account at one instant."""
+
+    def __init__(self, account: Account, now: datetime) -> None:
+        self.account = account
+        self.settings = AccountSettings.of(account)
+        self.zone = ZoneInfo(account.timezone)
+        self.now = now
+
+    @property
+    def auto_stop(self) -> timedelta | None:
+        hours = self.settings.auto_stop_after_hours
+        return None if hours is None else timedelta(seconds=int(hours * 3600))
+
+    def overdue(self, entry: TimeEntry) -> Overdue | None:
+        """A forgotten timer counts as stopped at start + limit, whether or not the sweeper
+        has written that yet, so reads never show it running past the limit."""
+        limit = self.auto_stop
+        if not entry.is_running or limit is None or entry.timer_started_at is None:
+            return None
+        stop_at = entry.timer_started_at + limit
+        return Overdue(stop_at) if stop_at <= self.now else None
+
+    def view(self, entry: TimeEntry, warnings: tuple[str, ...] = ()) -> EntryView:
+        running, ended_at, seconds = entry.is_running, entry.ended_at, entry.duration_seconds
+        if running and entry.timer_started_at is not None:
+            overdue = self.overdue(entry)
+            until = overdue.stop_at if overdue else self.now
+            seconds += max(0, int((until - entry.timer_started_at).total_seconds()))
+            if overdue:
+                running, ended_at = False, overdue.stop_at
+        rounded = round_seconds(
+            seconds, self.settings.rounding_mode, self.settings.rounding_increment
+        )
+        project = entry.project
+        currency = (
+            project.currency
+            or (project.client.currency if project.client else None)
+            or self.account.currency
+        )
+        return EntryView(
+            entry=entry,
+            seconds=seconds,
+            rounded_seconds=rounded,
+            is_running=running,
+            ended_at=ended_at,
+            started_time=local_hhmm(entry.started_at, self.zone),
+            ended_time=None if running else local_hhmm(ended_at, self.zone),
+            currency=currency,
+            billable_amount=self._amount(
+                entry.billable_rate if entry.billable else None, rounded, currency
+            ),
+            cost_amount=self._amount(entry.cost_rate, rounded, currency),
+            locked_reason=lock_reason(entry),
+            warnings=warnings,
+        )
+
+    @staticmethod
+    def _amount(rate: Decimal | None, seconds: int, currency: str) -> Decimal | None:
+        """rate x rounded hours, half-up to the currency's minor unit, per entry."""
+        if rate is None:
+            return None
+        return round_money(rate * Decimal(seconds) / 3600, currency)
