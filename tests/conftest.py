@@ -94,7 +94,8 @@ def _migrate(url: str) -> None:
 
 
 def settings_for(url: str, **overrides: Any) -> Settings:
-    return Settings(database_url=url, max_concurrency=16, **overrides)
+    # Background jobs are off in tests: they are called directly where tested.
+    return Settings(database_url=url, max_concurrency=16, background_interval=0, **overrides)
 
 
 @pytest.fixture(scope="session")

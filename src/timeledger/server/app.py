@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from timeledger import __version__
+from timeledger.server import background
 from timeledger.server.config import Settings
 from timeledger.server.db import Database
 from timeledger.server.limits import BodySizeLimit
@@ -25,7 +27,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Synchronous handlers run on this many threads; the pool is sized to match.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.max_concurrency
+        jobs = None
+        if settings.background_interval > 0:
+            jobs = asyncio.create_task(background.run_forever(database,
+                                                              settings.background_interval))
         yield
+        if jobs is not None:
+            jobs.cancel()
         database.dispose()
 
     app = FastAPI(

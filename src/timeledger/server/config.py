@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 SQLITE_SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -36,7 +36,8 @@ class Settings:
     # Threads serving synchronous handlers; also the size of the connection pool, so a
     # request that got a thread never waits for a connection.
     max_concurrency: int = 64
-    extra: dict[str, str] = field(default_factory=dict)
+    # Seconds between runs of the in-process background jobs (forgotten timers); 0: off.
+    background_interval: float = 30.0
 
     @property
     def effective_database_url(self) -> str:
@@ -77,4 +78,5 @@ class Settings:
             sqlite_synchronous=synchronous,
             default_plan=plan,
             max_concurrency=_env_int(env, "TIMELEDGER_MAX_CONCURRENCY", 64),
+            background_interval=_env_int(env, "TIMELEDGER_BACKGROUND_INTERVAL", 30),
         )

@@ -387,7 +387,10 @@ def stop_overdue_timers(session: Session, now: datetime | None = None) -> int:
     now = now or utcnow()
     stopped = 0
     accounts: dict[uuid.UUID, Viewer] = {}
-    for entry in session.scalars(select(TimeEntry).where(TimeEntry.is_running.is_(True))):
+    # SKIP LOCKED (PostgreSQL): several server processes may sweep at once; each timer is
+    # stopped by exactly one of them. SQLite serializes writers anyway and ignores it.
+    running = select(TimeEntry).where(TimeEntry.is_running.is_(True))
+    for entry in session.scalars(running.with_for_update(skip_locked=True, of=TimeEntry)):
         view = accounts.get(entry.account_id)
         if view is None:
             view = accounts[entry.account_id] = Viewer(get_account(session, entry.account_id), now)
