@@ -14,9 +14,9 @@ from timeledger import __version__
 from timeledger.server import background
 from timeledger.server.config import Settings
 from timeledger.server.db import Database
-from timeledger.server.limits import BodySizeLimit
+from timeledger.server.limits import BodySizeLimit, ConcurrencyLimit, ResponseHeaders
+from timeledger.server.surfaces.native import API_VERSION_HEADER, create_native_app
 from timeledger.server.surfaces.native import PREFIX as NATIVE_PREFIX
-from timeledger.server.surfaces.native import create_native_app
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -29,8 +29,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.max_concurrency
         jobs = None
         if settings.background_interval > 0:
-            jobs = asyncio.create_task(background.run_forever(database,
-                                                              settings.background_interval))
+            jobs = asyncio.create_task(
+                background.run_forever(database, settings.background_interval)
+            )
         yield
         if jobs is not None:
             jobs.cancel()
@@ -61,6 +62,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     native = create_native_app()
     native.state.database = database
     native.state.settings = settings
-    app.mount(NATIVE_PREFIX, native)
+    app.mount(
+        NATIVE_PREFIX,
+        ConcurrencyLimit(ResponseHeaders(native, [API_VERSION_HEADER]), settings.max_concurrency),
+    )
     app.add_middleware(BodySizeLimit)
     return app

@@ -1,8 +1,10 @@
-"""Request body limit, enforced while the body streams in (a lying Content-Length or a
-chunked upload cannot get past it)."""
+"""Protections in front of the API surfaces: a body size limit enforced while the body
+streams in (a lying Content-Length or a chunked upload cannot get past it), and admission
+control that queues requests beyond the server's concurrency before they take a connection."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from starlette.exceptions import HTTPException
@@ -70,3 +72,44 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class ConcurrencyLimit:
+    """At most `limit` requests of the wrapped app run at once; the rest wait here, in the
+    event loop, holding nothing. Without it, a request that already holds a pooled connection
+    can wait for a worker thread while every thread waits for a connection: a stall as soon
+    as clients outnumber the pool."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self._slots: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._slots is None:  # created in the server's event loop
+            self._slots = asyncio.Semaphore(self.limit)
+        async with self._slots:
+            await self.app(scope, receive, send)
+
+
+class ResponseHeaders:
+    """Adds fixed headers to every response of the wrapped app (pure ASGI, no body copy)."""
+
+    def __init__(self, app: ASGIApp, headers: list[tuple[bytes, bytes]]) -> None:
+        self.app = app
+        self.headers = headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *self.headers]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

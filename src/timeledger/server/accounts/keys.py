@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from timeledger.server.accounts.models import Account, ApiKey, User
@@ -139,6 +139,15 @@ def find_key(session: Session, key_id: str) -> ApiKey | None:
     return session.get(ApiKey, uid)
 
 
+# Built once: this runs on every request, and building the statement costs more than running it.
+_KEY_LOOKUP = (
+    select(ApiKey, User, Account)
+    .join(User, User.id == ApiKey.user_id)
+    .join(Account, Account.id == ApiKey.account_id)
+    .where(ApiKey.key_id == bindparam("key_id"))
+)
+
+
 def authenticate(session: Session, token: str | None, *, surface: str = "api") -> Authenticated:
     """The caller behind a token, or NotAuthenticated with the reason."""
     if not token:
@@ -149,12 +158,7 @@ def authenticate(session: Session, token: str | None, *, surface: str = "api") -
     key_id, _, secret = rest.partition("_")
     if prefix != TOKEN_PREFIX or not key_id or not secret or len(key_id) > 32:
         raise NotAuthenticated("the API key is malformed")
-    row = session.execute(
-        select(ApiKey, User, Account)
-        .join(User, User.id == ApiKey.user_id)
-        .join(Account, Account.id == ApiKey.account_id)
-        .where(ApiKey.key_id == key_id)
-    ).one_or_none()
+    row = session.execute(_KEY_LOOKUP, {"key_id": key_id}).one_or_none()
     # Compare even when no row matched, so timing does not reveal which key ids exist.
     expected = row[0].secret_hash if row is not None else _hash("")
     if not hmac.compare_digest(expected, _hash(secret)) or row is None:

@@ -11,6 +11,9 @@ from timeledger.server.surfaces.native import accounts, catalog, errors, time_en
 PREFIX = "/api/v2"
 
 
+API_VERSION_HEADER = (b"x-keito-api-version", b"2")
+
+
 def create_native_app() -> FastAPI:
     app = FastAPI(
         title="timeledger API v2",
@@ -26,11 +29,5 @@ def create_native_app() -> FastAPI:
     app.include_router(accounts.router)
     app.include_router(catalog.router)
     app.include_router(time_entries.router)
-
-    @app.middleware("http")
-    async def _version_header(request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
-        response.headers["X-Keito-API-Version"] = "2"
-        return response
 
     return app

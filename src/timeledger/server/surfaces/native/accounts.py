@@ -2,14 +2,14 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import Body, Depends, Request
 
 from timeledger.server.accounts import keys
 from timeledger.server.accounts import service as accounts
 from timeledger.server.accounts.schemas import ApiKeyCreate, CompanyUpdate, UserCreate, UserUpdate
-from timeledger.server.surfaces.http import Session
+from timeledger.server.surfaces.http import SurfaceRouter
 from timeledger.server.surfaces.native.catalog import active_filters
-from timeledger.server.surfaces.native.deps import Caller, CurrentActor, Paging
+from timeledger.server.surfaces.native.deps import Caller, CurrentActor, Paging, Session
 from timeledger.server.surfaces.native.wire import (
     ApiKeyOut,
     CompanyOut,
@@ -20,14 +20,14 @@ from timeledger.server.surfaces.native.wire import (
     list_model,
 )
 
-router = APIRouter()
+router = SurfaceRouter()
 
 UserList = list_model("users", UserOut)
 ApiKeyList = list_model("api_keys", ApiKeyOut)
 
 
 @router.get("/users/me", response_model=UserOut, tags=["users"], summary="The calling user")
-def me(caller: Caller) -> UserOut:
+async def me(caller: Caller) -> UserOut:
     return UserOut.of(caller.user, caller.account)
 
 
@@ -82,7 +82,7 @@ def deactivate_user(id: str, session: Session, caller: Caller) -> UserOut:
 
 
 @router.get("/company", response_model=CompanyOut, tags=["company"], summary="The account")
-def get_company(caller: Caller) -> CompanyOut:
+async def get_company(caller: Caller) -> CompanyOut:
     return CompanyOut.of(caller.account)
 
 

@@ -2,11 +2,12 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 
 from timeledger.server.catalog import schemas
 from timeledger.server.catalog import service as catalog
 from timeledger.server.core.fields import AwareDatetime
+from timeledger.server.surfaces.http import SurfaceRouter
 from timeledger.server.surfaces.native.resources import Operations, add_resource
 from timeledger.server.surfaces.native.wire import (
     ClientOut,
@@ -17,7 +18,7 @@ from timeledger.server.surfaces.native.wire import (
     UserAssignmentOut,
 )
 
-router = APIRouter()
+router = SurfaceRouter()
 
 IsActive = Annotated[bool | None, Query(description="Only active (true) or inactive (false)")]
 UpdatedSince = Annotated[
@@ -26,25 +27,25 @@ UpdatedSince = Annotated[
 ClientId = Annotated[str | None, Query(description="Only rows of this client")]
 
 
-def active_filters(
+async def active_filters(
     is_active: IsActive = None, updated_since: UpdatedSince = None
 ) -> dict[str, Any]:
     return {"is_active": is_active, "updated_since": updated_since}
 
 
-def client_filters(
+async def client_filters(
     client_id: ClientId = None, updated_since: UpdatedSince = None
 ) -> dict[str, Any]:
     return {"client_id": client_id, "updated_since": updated_since}
 
 
-def project_filters(
+async def project_filters(
     is_active: IsActive = None, client_id: ClientId = None, updated_since: UpdatedSince = None
 ) -> dict[str, Any]:
     return {"is_active": is_active, "client_id": client_id, "updated_since": updated_since}
 
 
-def in_project(project_id: Annotated[str, Path()]) -> tuple[str, ...]:
+async def in_project(project_id: Annotated[str, Path()]) -> tuple[str, ...]:
     return (project_id,)
 
 

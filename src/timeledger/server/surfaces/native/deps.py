@@ -11,25 +11,39 @@ from timeledger.server.accounts.keys import Authenticated
 from timeledger.server.core.actor import Actor
 from timeledger.server.core.crud import DEFAULT_PER_PAGE
 from timeledger.server.core.errors import PermissionDenied
-from timeledger.server.surfaces.http import Session, authenticate
+from timeledger.server.db import DbSession
+from timeledger.server.surfaces.http import RequestContext, request_context
 
 SURFACE = "api/v2"
 
 
-def _caller(request: Request, session: Session) -> Authenticated:
-    auth = authenticate(request, session, SURFACE)
+def _account_header(request: Request, auth: Authenticated) -> None:
     claimed = request.headers.get("keito-account-id")
     if claimed is not None and claimed.strip() != str(auth.account.id):
         raise PermissionDenied(
             "Keito-Account-Id does not name this API key's account", code="account_mismatch"
         )
-    return auth
 
 
-def _actor(caller: Annotated[Authenticated, Depends(_caller)]) -> Actor:
-    return caller.actor
+Context = Annotated[
+    RequestContext, Depends(request_context(SURFACE, _account_header), scope="function")
+]
 
 
+# Views of the one per-request context; async so they cost no trip to a worker thread.
+async def _session(context: Context) -> DbSession:
+    return context.session
+
+
+async def _caller(context: Context) -> Authenticated:
+    return context.auth
+
+
+async def _actor(context: Context) -> Actor:
+    return context.actor
+
+
+Session = Annotated[DbSession, Depends(_session)]
 Caller = Annotated[Authenticated, Depends(_caller)]
 CurrentActor = Annotated[Actor, Depends(_actor)]
 
@@ -40,7 +54,7 @@ class PageParams:
     per_page: int
 
 
-def _paging(
+async def _paging(
     page: Annotated[int, Query(description="1-based page number")] = 1,
     per_page: Annotated[int, Query(description="1 to 2000")] = DEFAULT_PER_PAGE,
 ) -> PageParams:

@@ -4,15 +4,14 @@ so every resource pages, filters, renders and errs the same way.
 No `from __future__ import annotations` here: the handlers' annotations name this factory's
 arguments, and FastAPI must see them evaluated."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 
 from timeledger.server.core.fields import Command
-from timeledger.server.surfaces.http import Session
-from timeledger.server.surfaces.native.deps import CurrentActor, Paging
+from timeledger.server.surfaces.native.deps import CurrentActor, Paging, Session
 from timeledger.server.surfaces.native.wire import Deleted, Wire, envelope, list_model
 
 
@@ -27,7 +26,7 @@ class Operations:
     delete: Callable[..., Any]
 
 
-def no_parent() -> tuple[str, ...]:
+async def no_parent() -> tuple[str, ...]:
     return ()
 
 
@@ -42,8 +41,8 @@ def add_resource(
     create: type[Command],
     update: type[Command],
     ops: Operations,
-    filters: Callable[..., dict[str, Any]],
-    parents: Callable[..., tuple[str, ...]] = no_parent,
+    filters: Callable[..., Awaitable[dict[str, Any]]],
+    parents: Callable[..., Awaitable[tuple[str, ...]]] = no_parent,
 ) -> None:
     listing = list_model(key, out)
     tag = key.replace("_", " ")

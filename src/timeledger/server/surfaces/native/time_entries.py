@@ -3,12 +3,12 @@
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import Body, Depends, Query, Request, Response
 from pydantic import Field
 
 from timeledger.server.core.fields import AwareDatetime
-from timeledger.server.surfaces.http import Session
-from timeledger.server.surfaces.native.deps import CurrentActor, Paging
+from timeledger.server.surfaces.http import SurfaceRouter
+from timeledger.server.surfaces.native.deps import CurrentActor, Paging, Session
 from timeledger.server.surfaces.native.resources import Operations, add_resource
 from timeledger.server.surfaces.native.wire import (
     Id,
@@ -37,7 +37,7 @@ from timeledger.server.tracking.schemas import (
 )
 from timeledger.server.tracking.views import EntryView
 
-router = APIRouter(tags=["time entries"])
+router = SurfaceRouter(tags=["time entries"])
 
 
 class ExternalReferenceOut(Wire):
@@ -157,7 +157,7 @@ def _many(views: list[EntryView]) -> TimeEntries:
     return TimeEntries(time_entries=[TimeEntryOut.of(view) for view in views])
 
 
-def _filters(
+async def _filters(
     user_id: str | None = None,
     project_id: str | None = None,
     task_id: str | None = None,
@@ -386,7 +386,7 @@ class TemplateOut(Timestamps):
         )
 
 
-def _no_filters() -> dict[str, Any]:
+async def _no_filters() -> dict[str, Any]:
     return {}
 
 
