@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Uuid
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
@@ -17,9 +18,17 @@ class IdMixin:
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
 
 
+def _same_as_created(context: Any) -> datetime:
+    """A new row's updated_at is its created_at, to the microsecond."""
+    created: datetime | None = context.get_current_parameters().get("created_at")
+    return created if created is not None else utcnow()
+
+
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=_same_as_created, onupdate=utcnow
+    )
 
 
 class AccountScoped(IdMixin, TimestampMixin):

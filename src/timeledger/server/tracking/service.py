@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -104,9 +104,11 @@ def _filtered(stmt: Select[TimeEntry], f: EntryFilters, view: Viewer) -> Select[
     ):
         raw = getattr(f, name)
         if raw is not None:
-            stmt = stmt.where(column == parse_id(raw))
+            uid = parse_id(raw)  # an id that is no UUID matches nothing
+            stmt = stmt.where(column == uid if uid else false())
     if f.client_id is not None:
-        projects = select(Project.id).where(Project.client_id == parse_id(f.client_id))
+        client = parse_id(f.client_id)
+        projects = select(Project.id).where(Project.client_id == client if client else false())
         stmt = stmt.where(TimeEntry.project_id.in_(projects))
     if f.source is not None:
         stmt = stmt.where(TimeEntry.source == f.source)
