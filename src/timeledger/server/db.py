@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from timeledger.server.config import Settings
-from timeledger.server.core.errors import Conflict
+from timeledger.server.core.errors import Conflict, Unavailable
 
 
 class Base(DeclarativeBase):
@@ -50,7 +50,14 @@ class Database:
             self._install_sqlite_hooks()
         else:
             self.engine = create_engine(
-                self.url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True, pool_timeout=60
+                self.url,
+                pool_size=pool_size,
+                max_overflow=0,
+                pool_timeout=60,
+                # No pre-ping: it would cost a round trip on every request. A connection the
+                # server dropped fails one request with a retryable 503 and the pool is
+                # renewed; recycling keeps connections younger than common idle timeouts.
+                pool_recycle=1800,
             )
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._write_lock = threading.Lock()
@@ -98,11 +105,17 @@ class Database:
         try:
             yield session
             session.commit()
-        except IntegrityError as exc:
+        except DBAPIError as exc:
             session.rollback()
-            # A constraint the services did not pre-check (a race between two requests):
-            # the request conflicts with data that now exists.
-            raise Conflict("the change conflicts with existing data; retry or adjust it") from exc
+            if isinstance(exc, IntegrityError):
+                # A constraint the services did not pre-check (a race between two requests):
+                # the request conflicts with data that now exists.
+                raise Conflict(
+                    "the change conflicts with existing data; retry or adjust it"
+                ) from exc
+            if exc.connection_invalidated:
+                raise Unavailable("the database connection was reset; retry the request") from exc
+            raise
         except BaseException:
             session.rollback()
             raise

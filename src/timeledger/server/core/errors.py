@@ -53,3 +53,10 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     status = 409
     code = "conflict"
+
+
+class Unavailable(DomainError):
+    """A passing failure of a dependency (the database connection dropped): retry."""
+
+    status = 503
+    code = "unavailable"
