@@ -6,8 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Uuid
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy import ForeignKey, Index, Uuid, event
+from sqlalchemy.orm import Mapped, Mapper, declared_attr, mapped_column
 
 from timeledger.server.core.clock import utcnow
 from timeledger.server.core.ids import new_id
@@ -36,4 +36,12 @@ class AccountScoped(IdMixin, TimestampMixin):
 
     @declared_attr
     def account_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 (SQLAlchemy passes the class)
-        return mapped_column(Uuid, ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+        return mapped_column(Uuid, ForeignKey("accounts.id", ondelete="CASCADE"))
+
+
+@event.listens_for(AccountScoped, "after_mapper_constructed", propagate=True)
+def _index_account_rows(mapper: Mapper[Any], cls: type[Any]) -> None:
+    """Every account-scoped table gets an (account_id, id) index: it serves tenant scoping
+    and newest-first paging (ids are time-ordered) in one, without sorting the account."""
+    table = cls.__table__
+    Index(f"ix_{table.name}_account_id", table.c.account_id, table.c.id)

@@ -52,7 +52,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("clients", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_clients_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_clients_account_id"), ["account_id", "id"], unique=False
+        )
 
     op.create_table(
         "outbox_events",
@@ -68,7 +70,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox_events", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_outbox_events_account_id"), ["account_id"], unique=False
+            batch_op.f("ix_outbox_events_account_id"), ["account_id", "id"], unique=False
         )
         batch_op.create_index(
             "ix_outbox_events_undispatched", ["dispatched_at", "id"], unique=False
@@ -89,7 +91,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("tasks", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_tasks_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_tasks_account_id"), ["account_id", "id"], unique=False)
 
     op.create_table(
         "users",
@@ -115,7 +117,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("account_id", "email", name="uq_users_account_email"),
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_users_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_users_account_id"), ["account_id", "id"], unique=False)
 
     op.create_table(
         "api_keys",
@@ -137,7 +139,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("key_id"),
     )
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_api_keys_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_api_keys_account_id"), ["account_id", "id"], unique=False
+        )
         batch_op.create_index("ix_api_keys_user_id", ["user_id"], unique=False)
 
     op.create_table(
@@ -159,7 +163,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("contacts", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_contacts_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_contacts_account_id"), ["account_id", "id"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_contacts_client_id"), ["client_id"], unique=False)
 
     op.create_table(
@@ -197,7 +203,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("projects", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_projects_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_projects_account_id"), ["account_id", "id"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_projects_client_id"), ["client_id"], unique=False)
 
     op.create_table(
@@ -220,7 +228,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("task_assignments", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_task_assignments_account_id"), ["account_id"], unique=False
+            batch_op.f("ix_task_assignments_account_id"), ["account_id", "id"], unique=False
         )
         batch_op.create_index(
             batch_op.f("ix_task_assignments_project_id"), ["project_id"], unique=False
@@ -251,7 +259,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("user_assignments", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_user_assignments_account_id"), ["account_id"], unique=False
+            batch_op.f("ix_user_assignments_account_id"), ["account_id", "id"], unique=False
         )
         batch_op.create_index(
             batch_op.f("ix_user_assignments_project_id"), ["project_id"], unique=False

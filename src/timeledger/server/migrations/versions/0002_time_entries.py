@@ -73,7 +73,7 @@ def upgrade() -> None:
             "ix_time_entries_account_date", ["account_id", "spent_date", "id"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_time_entries_account_id"), ["account_id"], unique=False
+            batch_op.f("ix_time_entries_account_id"), ["account_id", "id"], unique=False
         )
         batch_op.create_index(
             "ix_time_entries_account_project_date",
@@ -129,7 +129,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("time_entry_templates", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_time_entry_templates_account_id"), ["account_id"], unique=False
+            batch_op.f("ix_time_entry_templates_account_id"), ["account_id", "id"], unique=False
         )
         batch_op.create_index(
             batch_op.f("ix_time_entry_templates_project_id"), ["project_id"], unique=False
