@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions, signing, the SSRF guard and the life of a delivery."""

@@ -1,0 +1,1 @@
+"""The webhook dispatcher: claim, sign, POST, record, back off."""
