@@ -1,0 +1,272 @@
+"""Project budgets: what a project may spend, what it has spent, and the one-time notice when
+spending crosses the project's notification threshold.
+
+- Hours budgets (budget_by project, task, person) count the rounded hours of every entry.
+- Money budgets (project_cost, task_fees) count what is billed: billable time amounts plus
+  the revenue of successful outcomes, plus billable expenses when the project says
+  `cost_budget_include_expenses`.
+- The budget is the project's own figure (`cost_budget` first for project_cost), else for
+  task/task_fees/person budgets the sum of the task or user assignment budgets.
+- Monthly budgets (`budget_is_monthly`) count one calendar month in the account's zone.
+
+Crossing: writes of time entries and expenses mark the (project, month) they touched; just
+before the transaction commits, each marked project with `notify_when_over_budget` is
+measured once, and `project.budget_threshold_crossed` is emitted when its use reached the
+threshold (`over_budget_notification_percentage`, 100 when unset) and no alert row exists for
+that period yet. The row is removed when use falls below again, so each crossing is
+announced once, and a monthly budget's once per month."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, event, func, or_, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.orm import Session
+
+from timeledger.server.accounts.models import Account
+from timeledger.server.catalog.models import Project, TaskAssignment, UserAssignment
+from timeledger.server.core.clock import utcnow
+from timeledger.server.expenses.models import Expense
+from timeledger.server.outbox.service import emit
+from timeledger.server.reports.models import BudgetAlert
+from timeledger.server.reports.sql import Cube, Figures, from_scaled, raw
+from timeledger.server.tracking.models import TimeEntry
+from timeledger.server.tracking.views import currency_of
+
+log = logging.getLogger("timeledger.budget")
+
+MONEY_BUDGETS = frozenset({"project_cost", "task_fees"})
+TOTAL = "total"
+DEFAULT_THRESHOLD = Decimal(100)
+_TOUCHED = "timeledger.budget.touched"
+
+
+@dataclass(frozen=True)
+class Status:
+    project: Project
+    unit: str  # "hours" or "money"
+    period: str  # "total" or "YYYY-MM"
+    currency: str
+    budget: Decimal | None
+    spent: Decimal
+
+    @property
+    def remaining(self) -> Decimal | None:
+        return None if self.budget is None else self.budget - self.spent
+
+    @property
+    def percent_used(self) -> Decimal | None:
+        if not self.budget:
+            return None
+        return (self.spent * 100 / self.budget).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+    @property
+    def threshold(self) -> Decimal:
+        return self.project.over_budget_notification_percentage or DEFAULT_THRESHOLD
+
+    @property
+    def crossed(self) -> bool:
+        if self.budget is None:
+            return False
+        if self.budget == 0:
+            return self.spent > 0
+        return self.spent * 100 >= self.threshold * self.budget
+
+
+def month_of(day: date) -> tuple[date, date]:
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+def period_of(project: Project, day: date) -> str:
+    return day.strftime("%Y-%m") if project.budget_is_monthly else TOTAL
+
+
+def budgets_of(session: Session, projects: list[Project]) -> dict[uuid.UUID, Decimal | None]:
+    """Each project's budget: its own figure, else the sum of its assignment budgets."""
+    result: dict[uuid.UUID, Decimal | None] = {}
+    by_assignments: dict[type[Any], list[uuid.UUID]] = {TaskAssignment: [], UserAssignment: []}
+    for project in projects:
+        own = project.budget
+        if project.budget_by == "project_cost" and project.cost_budget is not None:
+            own = project.cost_budget
+        result[project.id] = own
+        if own is None and project.budget_by in ("task", "task_fees"):
+            by_assignments[TaskAssignment].append(project.id)
+        elif own is None and project.budget_by == "person":
+            by_assignments[UserAssignment].append(project.id)
+    for model, ids in by_assignments.items():
+        if not ids:
+            continue
+        stmt = (
+            select(model.project_id, func.sum(raw(model.budget)))
+            .where(model.project_id.in_(ids), model.is_active.is_(True))
+            .group_by(model.project_id)
+        )
+        for project_id, total in session.execute(stmt):
+            result[project_id] = None if total is None else from_scaled(total)
+    return result
+
+
+def measure(
+    session: Session, figures: Figures, projects: list[Project], as_of: date
+) -> list[Status]:
+    """Budget and spending of these projects (all of one account) as of a day: total
+    budgets up to that day, monthly budgets in its month."""
+    if not projects:
+        return []
+    monthly = [p.id for p in projects if p.budget_is_monthly]
+    total = [p.id for p in projects if not p.budget_is_monthly]
+
+    def window(row: Any) -> ColumnElement[bool]:
+        parts = []
+        if monthly:
+            month = month_of(as_of)
+            parts.append(
+                and_(
+                    row.project_id.in_(monthly),
+                    row.spent_date >= month[0],
+                    row.spent_date <= month[1],
+                )
+            )
+        if total:
+            parts.append(and_(row.project_id.in_(total), row.spent_date <= as_of))
+        account = figures.account.id
+        return and_(row.account_id == account, or_(*parts))
+
+    cube = Cube(figures, entries=window(TimeEntry), expenses=window(Expense))
+    measures = ["hours", "billable_minor", "outcome_revenue", "expense_billable"]
+    spent: dict[uuid.UUID, RowMapping] = {}
+    currency: dict[uuid.UUID, str] = {}
+    for found in session.execute(cube.query(["project"], measures)).mappings():
+        spent[found["project"]] = found
+        currency[found["project"]] = found["currency"]
+    budgets = budgets_of(session, projects)
+    statuses = []
+    for project in projects:
+        row = spent.get(project.id)
+        code = currency.get(project.id) or currency_of(project, figures.account)
+        money = project.budget_by in MONEY_BUDGETS
+        if row is None:
+            used = Decimal(0)
+        elif money:
+            used = Figures.from_minor(row["billable_minor"], code) + from_scaled(
+                row["outcome_revenue"]
+            )
+            if project.cost_budget_include_expenses:
+                used += from_scaled(row["expense_billable"])
+        else:
+            used = from_scaled(row["hours"], 4)
+        statuses.append(
+            Status(
+                project=project,
+                unit="money" if money else "hours",
+                period=period_of(project, as_of),
+                currency=code,
+                budget=budgets.get(project.id),
+                spent=used,
+            )
+        )
+    return statuses
+
+
+# --- crossings --------------------------------------------------------------------------------
+
+
+def touch(session: Session, account_id: uuid.UUID, project_id: uuid.UUID, day: date) -> None:
+    """A write changed what `project_id` spent on `day`: look at its budget before commit."""
+    session.info.setdefault(_TOUCHED, set()).add((account_id, project_id, day.replace(day=1)))
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    touched: set[tuple[uuid.UUID, uuid.UUID, date]] | None = session.info.pop(_TOUCHED, None)
+    if not touched:
+        return
+    try:
+        with session.begin_nested():
+            settle(session, touched)
+    except Exception:
+        # A missed notice must never cost the user their write.
+        log.exception("budget threshold check failed")
+
+
+def settle(session: Session, touched: Iterable[tuple[uuid.UUID, uuid.UUID, date]]) -> None:
+    """Emit or re-arm the threshold alert of every touched project that asks for one."""
+    by_project: dict[uuid.UUID, set[date]] = {}
+    accounts: dict[uuid.UUID, uuid.UUID] = {}
+    for account_id, project_id, month in touched:
+        by_project.setdefault(project_id, set()).add(month)
+        accounts[project_id] = account_id
+    figures: dict[uuid.UUID, Figures] = {}
+    for project_id, months in by_project.items():
+        project = session.get(Project, project_id)
+        if project is None or not project.notify_when_over_budget:
+            continue
+        if project.budget_by == "none":
+            continue
+        account_id = accounts[project_id]
+        if account_id not in figures:
+            account = session.get(Account, account_id)
+            assert account is not None
+            figures[account_id] = Figures.of(session, account, utcnow())
+        days = [month_of(m)[1] for m in months] if project.budget_is_monthly else [date.max]
+        for day in days:
+            (status,) = measure(session, figures[account_id], [project], day)
+            _alert(session, status)
+
+
+def _alert(session: Session, status: Status) -> None:
+    project = status.project
+    existing = session.scalar(
+        select(BudgetAlert).where(
+            BudgetAlert.project_id == project.id, BudgetAlert.period == status.period
+        )
+    )
+    if not status.crossed:
+        if existing is not None:
+            session.execute(delete(BudgetAlert).where(BudgetAlert.id == existing.id))
+        return
+    if existing is not None:
+        return
+    session.add(
+        BudgetAlert(
+            account_id=project.account_id,
+            project_id=project.id,
+            period=status.period,
+            percent_used=min(status.percent_used or Decimal(0), Decimal("99999999")),
+        )
+    )
+    session.flush()
+    emit(session, project.account_id, "project.budget_threshold_crossed", event_data(status))
+
+
+def event_data(status: Status) -> dict[str, Any]:
+    project = status.project
+
+    def plain(value: Decimal | None) -> str | None:
+        return None if value is None else str(value)
+
+    return {
+        "project_id": str(project.id),
+        "project_name": project.name,
+        "client_id": None if project.client_id is None else str(project.client_id),
+        "budget_by": project.budget_by,
+        "budget_is_monthly": project.budget_is_monthly,
+        "period": status.period,
+        "unit": status.unit,
+        "currency": status.currency if status.unit == "money" else None,
+        "budget": plain(status.budget),
+        "spent": plain(status.spent),
+        "remaining": plain(status.remaining),
+        "percent_used": plain(status.percent_used),
+        "threshold": plain(status.threshold),
+    }

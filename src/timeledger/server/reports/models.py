@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from timeledger.server.core.models import AccountScoped
+from timeledger.server.core.money import AMOUNT_SCALE
+from timeledger.server.core.types import Fixed
+from timeledger.server.db import Base
+
+
+class BudgetAlert(AccountScoped, Base):
+    """A project's spending is past its notification threshold in `period` ("total", or a
+    month "YYYY-MM" for monthly budgets). The row exists while it stays past, so the
+    crossing is announced once; falling back below removes it, re-arming the alert."""
+
+    __tablename__ = "project_budget_alerts"
+    __table_args__ = (
+        UniqueConstraint("project_id", "period", name="uq_project_budget_alerts_period"),
+    )
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("projects.id", ondelete="CASCADE")
+    )
+    period: Mapped[str] = mapped_column(String(7))
+    percent_used: Mapped[Decimal] = mapped_column(Fixed(AMOUNT_SCALE))
