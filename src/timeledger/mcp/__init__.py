@@ -1,0 +1,1 @@
+"""The MCP server for AI agents (`timeledger mcp`); needs the `mcp` extra."""
