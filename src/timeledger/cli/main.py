@@ -10,13 +10,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from timeledger.cli import user
+
 app = typer.Typer(
     help="timeledger: a ledger of billable work for people and AI agents.",
     no_args_is_help=True,
-    add_completion=False,
 )
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+user.register(app)  # commands for people and agents (the SDK; no server code)
 
 console = Console()
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
@@ -65,6 +67,17 @@ def migrate_command(as_json: JsonFlag = False) -> None:
     """Apply every pending migration (Alembic upgrade head)."""
     revision = _operator().apply_migrations()
     emit(as_json, {"revision": revision}, [f"database at revision {revision}"])
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, max=1000, help="Deliveries in flight at once [64].")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Deliver webhooks until stopped (SIGTERM, Ctrl-C); run as many workers as needed."""
+    _operator().worker(concurrency=concurrency, as_json=as_json)
 
 
 @app.command()

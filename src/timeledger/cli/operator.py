@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import anyio
 import typer
 import uvicorn
 from pydantic import ValidationError
@@ -25,6 +28,7 @@ from timeledger.server.core.actor import Actor, Role
 from timeledger.server.core.errors import DomainError
 from timeledger.server.core.ids import parse_id
 from timeledger.server.db import Database
+from timeledger.server.worker.dispatcher import DEFAULT_CONCURRENCY, Dispatcher
 
 
 def _fail(message: str) -> typer.Exit:
@@ -180,6 +184,27 @@ def serve(
 
     threading.Thread(target=announce_when_started, daemon=True).start()
     server.run()
+
+
+def worker(*, concurrency: int | None, as_json: bool) -> None:
+    """One webhook dispatcher in this process, until SIGTERM or SIGINT; the attempts in
+    flight then finish and are recorded before it exits."""
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    database = Database(settings)
+    dispatcher = Dispatcher(database, settings, concurrency=concurrency or DEFAULT_CONCURRENCY)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    dispatcher.announce()
+    pid = os.getpid()
+    _say(as_json, {"event": "worker started", "pid": pid}, f"timeledger worker {pid} started")
+    try:
+        anyio.run(dispatcher.run, stop)
+    finally:
+        database.dispose()
 
 
 def _say(as_json: bool, data: dict[str, Any], *lines: str) -> None:

@@ -16,7 +16,9 @@ from timeledger.server.config import Settings
 from timeledger.server.db import Database
 from timeledger.server.limits import BodySizeLimit, ConcurrencyLimit, ResponseHeaders
 from timeledger.server.surfaces.native import API_VERSION_HEADER, create_native_app
+from timeledger.server.surfaces.native import BODY_LIMITS as NATIVE_BODY_LIMITS
 from timeledger.server.surfaces.native import PREFIX as NATIVE_PREFIX
+from timeledger.server.worker.dispatcher import InProcessDispatcher
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -32,9 +34,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             jobs = asyncio.create_task(
                 background.run_forever(database, settings.background_interval)
             )
+        dispatcher = InProcessDispatcher.start(database, settings)
         yield
         if jobs is not None:
             jobs.cancel()
+        await anyio.to_thread.run_sync(dispatcher.stop)
         database.dispose()
 
     app = FastAPI(
@@ -66,5 +70,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         NATIVE_PREFIX,
         ConcurrencyLimit(ResponseHeaders(native, [API_VERSION_HEADER]), settings.max_concurrency),
     )
-    app.add_middleware(BodySizeLimit)
+    app.add_middleware(BodySizeLimit, path_limits=NATIVE_BODY_LIMITS)
     return app

@@ -24,6 +24,34 @@ def _env_int(environ: dict[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _env_float(environ: dict[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _positive(environ: dict[str, str], name: str, default: float) -> float:
+    value = _env_float(environ, name, default)
+    if value <= 0:
+        raise SettingsError(f"{name} must be greater than 0, got {value}")
+    return value
+
+
+def _env_flag(environ: dict[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0, got {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path(".timeledger")
@@ -38,6 +66,21 @@ class Settings:
     max_concurrency: int = 64
     # Seconds between runs of the in-process background jobs (forgotten timers); 0: off.
     background_interval: float = 30.0
+    # Webhooks. `serve` runs a dispatcher in-process unless told to leave delivery to
+    # `timeledger worker` processes; idle dispatchers poll the outbox this often (seconds);
+    # a claimed delivery is reserved this long, so a crashed worker's work is retried after it.
+    webhooks_in_process: bool = True
+    webhooks_poll_interval: float = 0.5
+    webhooks_lease: float = 30.0
+    # For development and tests only: allow http:// targets, and private/loopback addresses.
+    webhooks_allow_http: bool = False
+    webhooks_allow_private: bool = False
+    # Where expense receipts are kept; None: <data_dir>/receipts.
+    receipts_dir: Path | None = None
+
+    @property
+    def effective_receipts_dir(self) -> Path:
+        return self.receipts_dir or self.data_dir / "receipts"
 
     @property
     def effective_database_url(self) -> str:
@@ -79,4 +122,12 @@ class Settings:
             default_plan=plan,
             max_concurrency=_env_int(env, "TIMELEDGER_MAX_CONCURRENCY", 64),
             background_interval=_env_int(env, "TIMELEDGER_BACKGROUND_INTERVAL", 30),
+            webhooks_in_process=_env_flag(env, "TIMELEDGER_WEBHOOKS_IN_PROCESS", True),
+            webhooks_poll_interval=_positive(env, "TIMELEDGER_WEBHOOKS_POLL_INTERVAL", 0.5),
+            webhooks_lease=_positive(env, "TIMELEDGER_WEBHOOKS_LEASE", 30.0),
+            webhooks_allow_http=_env_flag(env, "TIMELEDGER_WEBHOOKS_ALLOW_HTTP", False),
+            webhooks_allow_private=_env_flag(env, "TIMELEDGER_WEBHOOKS_ALLOW_PRIVATE", False),
+            receipts_dir=Path(env["TIMELEDGER_RECEIPTS_DIR"])
+            if env.get("TIMELEDGER_RECEIPTS_DIR")
+            else None,
         )

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,19 +16,41 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MAX_BODY_BYTES = 1024 * 1024
 
 
+@dataclass(frozen=True)
+class PathLimit:
+    """A different body limit for the paths `pattern` matches (uploads), and its message."""
+
+    pattern: re.Pattern[str]
+    max_bytes: int
+    description: str
+
+
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int = MAX_BODY_BYTES,
+        path_limits: Sequence[PathLimit] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.description = f"the request body exceeds the limit of {max_bytes} bytes"
+        self.path_limits = tuple(path_limits)
+
+    def _limit_for(self, path: str) -> tuple[int, str]:
+        for limit in self.path_limits:
+            if limit.pattern.match(path):
+                return limit.max_bytes, limit.description
+        return self.max_bytes, self.description
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes, description = self._limit_for(scope.get("path", ""))
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            await self._reject(send, description)
             return
         seen = 0
         started = False
@@ -35,10 +60,10 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > max_bytes:
                     # Raised inside the surface's body parsing, so the surface renders the
                     # 413 in its own error format.
-                    raise HTTPException(413, self.description)
+                    raise HTTPException(413, description)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -52,13 +77,13 @@ class BodySizeLimit:
         except HTTPException:
             if started:
                 raise
-            await self._reject(send)
+            await self._reject(send, description)
 
-    async def _reject(self, send: Send) -> None:
+    async def _reject(self, send: Send, description: str) -> None:
         body = json.dumps(
             {
                 "error": "payload_too_large",
-                "error_description": self.description,
+                "error_description": description,
             }
         ).encode()
         await send(

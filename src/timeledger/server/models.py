@@ -10,17 +10,25 @@ from timeledger.server.catalog.models import (
     UserAssignment,
 )
 from timeledger.server.db import Base
+from timeledger.server.expenses.models import Expense, ExpenseCategory
 from timeledger.server.outbox.models import OutboxEvent
+from timeledger.server.outcomes.models import Outcome
+from timeledger.server.reports.models import BudgetAlert
 from timeledger.server.tracking.models import TimeEntry, TimeEntryTemplate
+from timeledger.server.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 metadata = Base.metadata
 
 __all__ = [
     "Account",
     "ApiKey",
+    "BudgetAlert",
     "Client",
     "Contact",
+    "Expense",
+    "ExpenseCategory",
     "OutboxEvent",
+    "Outcome",
     "Project",
     "Task",
     "TaskAssignment",
@@ -28,5 +36,8 @@ __all__ = [
     "TimeEntryTemplate",
     "User",
     "UserAssignment",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "metadata",
 ]

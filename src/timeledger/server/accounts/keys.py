@@ -24,9 +24,15 @@ from timeledger.server.accounts.service import get_user
 from timeledger.server.core.actor import Actor, Role
 from timeledger.server.core.clock import utcnow
 from timeledger.server.core.crud import Page, get_scoped, paginate, scoped, snapshot
-from timeledger.server.core.errors import NotAuthenticated, ValidationFailed
+from timeledger.server.core.errors import (
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from timeledger.server.core.ids import parse_id
 from timeledger.server.outbox.service import emit
+from timeledger.server.webhooks import service as webhooks
 
 TOKEN_PREFIX = "tlk"  # noqa: S105 (a public prefix, not a secret)
 # last_used_at is a hint, not an audit trail: stamping it at most once a minute keeps
@@ -91,7 +97,18 @@ def public_view(key: ApiKey) -> dict[str, object]:
 
 def create_key(session: Session, actor: Actor, command: ApiKeyCreate) -> MintedKey:
     actor.require(Role.admin, "creating API keys")
-    user = get_user(session, actor, command.user_id or actor.user_id)
+    try:
+        user = get_user(session, actor, command.user_id or actor.user_id)
+    except NotFound:  # an id in the body, not the URL: the request is what is wrong
+        raise ValidationFailed(
+            "user_id does not name a user of this account", field="user_id"
+        ) from None
+    if Role[user.role] > actor.role:
+        # A key acts as its user: minting one for a higher role would be a promotion.
+        raise PermissionDenied(
+            f"creating a key for a user with the {user.role} role requires the {user.role} "
+            f"role or higher; you are a {actor.role.name}"
+        )
     if not user.is_active:
         raise ValidationFailed("cannot create a key for a deactivated user", field="user_id")
     if command.expires_at is not None and command.expires_at <= utcnow():
@@ -120,14 +137,21 @@ def get_key(session: Session, actor: Actor, key_id: str) -> ApiKey:
 
 def revoke_key(session: Session, actor: Actor, key_id: str) -> ApiKey:
     key = get_key(session, actor, key_id)
+    if Role[key.user.role] > actor.role:
+        raise PermissionDenied(
+            f"revoking a key of a user with the {key.user.role} role requires that role; "
+            f"you are a {actor.role.name}"
+        )
     return revoke(session, key)
 
 
 def revoke(session: Session, key: ApiKey) -> ApiKey:
+    """Revoke a key; the webhook subscriptions it created go with it."""
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         session.flush()
         emit(session, key.account_id, "api_key.revoked", public_view(key))
+        webhooks.remove_for_key(session, key.account_id, key.id)
     return key
 
 

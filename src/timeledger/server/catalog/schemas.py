@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from timeledger.server.core.fields import (
     Command,
@@ -23,11 +23,14 @@ from timeledger.server.core.fields import (
 PaymentTerms = Literal["upon_receipt", "net_15", "net_30", "net_45", "net_60", "custom"]
 BillBy = Literal["Project", "Tasks", "People", "none"]
 BudgetBy = Literal["project", "project_cost", "task", "task_fees", "person", "none"]
+# As long as their columns (clients.address, projects.code): PostgreSQL refuses longer values.
+Address = Annotated[str, StringConstraints(max_length=1000)]
+ProjectCode = Annotated[str, StringConstraints(max_length=64)]
 
 
 class ClientCreate(Command):
     name: Name
-    address: LongText | None = None
+    address: Address | None = None
     currency: Currency | None = None
     payment_terms: PaymentTerms | None = None
     payment_days: int | None = Field(default=None, ge=0, le=3650)
@@ -39,7 +42,7 @@ class ClientCreate(Command):
 
 class ClientUpdate(Command):
     name: Name = omitted()
-    address: LongText | None = None
+    address: Address | None = None
     currency: Currency | None = None
     payment_terms: PaymentTerms | None = None
     payment_days: int | None = Field(default=None, ge=0, le=3650)
@@ -73,7 +76,7 @@ class ContactUpdate(Command):
 
 class _ProjectFields(Command):
     client_id: str | None = None
-    code: ShortText | None = None
+    code: ProjectCode | None = None
     fee: Money | None = None
     hourly_rate: Money | None = None
     budget: Money | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
 from timeledger.server.accounts.models import User
@@ -73,7 +73,9 @@ def _filtered(
     if updated_since is not None:
         stmt = stmt.where(model.updated_at >= updated_since)
     if client_id is not None:
-        stmt = stmt.where(model.client_id == parse_id(client_id))
+        # An id that is no UUID names no client (not "rows without a client").
+        client_uuid = parse_id(client_id)
+        stmt = stmt.where(model.client_id == client_uuid if client_uuid else false())
     return stmt.order_by(model.id.desc())
 
 

@@ -62,7 +62,9 @@ def paginate(session: Session, stmt: Select[T], page: int, per_page: int) -> Pag
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise ValidationFailed(f"per_page must be between 1 and {MAX_PER_PAGE}", field="per_page")
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    offset = (page - 1) * per_page
+    # Past the end there is nothing to fetch (and a huge page would overflow the OFFSET).
+    items = list(session.scalars(stmt.limit(per_page).offset(offset))) if offset < total else []
     return Page(items=items, total=total, page=page, per_page=per_page)
 
 
@@ -77,8 +79,10 @@ def apply_changes(row: Base, changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, uuid.UUID | Decimal):
+    if isinstance(value, uuid.UUID):
         return str(value)
+    if isinstance(value, Decimal):  # one spelling whatever the scale: 7.5, not 7.5000
+        return format(value.normalize(), "f")
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value

@@ -8,7 +8,14 @@ from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from timeledger.server.core.money import AMOUNT_SCALE, MAX_AMOUNT
 
@@ -75,11 +82,29 @@ def omitted() -> Any:
     return Field(default=None)
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class Command(BaseModel):
     """A domain command: unknown fields are ignored (clients send extras), types are checked,
     and `model_fields_set` tells an update which fields were actually sent."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL cannot store NUL in text (nor \u0000 in JSONB); refuse it on both engines.
+        if _has_nul(value):
+            raise ValueError("must not contain NUL (\\u0000) characters")
+        return value
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)

@@ -8,6 +8,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.types import TypeDecorator
 
+from timeledger.server.migrate import include_name, include_object
 from timeledger.server.models import metadata
 
 config = context.config
@@ -30,6 +31,9 @@ def run() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
             render_item=render_item,
             compare_type=True,
+            # Search objects the models do not describe (migrate.py) are not drift.
+            include_name=include_name,  # type: ignore[arg-type]
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -8,7 +8,7 @@ _RESOURCES = {
     "api_key": ("created", "revoked"),
     "client": ("created", "updated", "deleted"),
     "contact": ("created", "updated", "deleted"),
-    "project": ("created", "updated", "deleted"),
+    "project": ("created", "updated", "deleted", "budget_threshold_crossed"),
     "task": ("created", "updated", "deleted"),
     "task_assignment": ("created", "updated", "deleted"),
     "user_assignment": ("created", "updated", "deleted"),
@@ -24,8 +24,33 @@ _RESOURCES = {
         "unlocked",
     ),
     "time_entry_template": ("created", "updated", "deleted"),
+    "expense_category": ("created", "updated", "deleted"),
+    "expense": (
+        "created",
+        "updated",
+        "deleted",
+        "submitted",
+        "approved",
+        "changes_requested",
+        "unlocked",
+    ),
+    "outcome": ("created", "updated", "deleted"),
+    "webhook": ("created", "updated", "deleted", "disabled", "ping"),
 }
 
 EVENT_TYPES: frozenset[str] = frozenset(
     f"{resource}.{action}" for resource, actions in _RESOURCES.items() for action in actions
 )
+
+# Names the compatibility surfaces subscribe to, each standing for one emitted event:
+# Temporal.ist's sessions are our timers.
+ALIASES: dict[str, str] = {
+    "session.created": "time_entry.started",
+    "session.closed": "time_entry.stopped",
+}
+
+# Sent to one subscription on request (POST /webhooks/:id/ping), never fanned out.
+DIRECT_ONLY: frozenset[str] = frozenset({"webhook.ping"})
+
+# What a webhook subscription may name in `events`.
+SUBSCRIBABLE: frozenset[str] = (EVENT_TYPES - DIRECT_ONLY) | ALIASES.keys()

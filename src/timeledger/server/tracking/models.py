@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, Uuid, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from timeledger.server.accounts.models import User
 from timeledger.server.catalog.models import Project, Task
@@ -16,7 +16,22 @@ from timeledger.server.core.types import Fixed, JSONType, UTCDateTime
 from timeledger.server.db import Base
 
 
-class TimeEntry(AccountScoped, Base):
+class Approvable:
+    """Approval state of a ledger row (time entries and expenses alike): unsubmitted ->
+    submitted -> approved, or rejected with a reason; approved or billed rows are locked."""
+
+    approval_status: Mapped[str] = mapped_column(String(12), default="unsubmitted")
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    is_billed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    @declared_attr
+    def approved_by_id(cls) -> Mapped[uuid.UUID | None]:  # noqa: N805 (the class)
+        return mapped_column(Uuid, ForeignKey("users.id"))
+
+
+class TimeEntry(Approvable, AccountScoped, Base):
     """Finished work or a running timer (is_running). Duration is stored in seconds; for a
     running timer, `duration_seconds` holds what earlier runs accumulated and the live part
     is now - timer_started_at."""
@@ -57,12 +72,6 @@ class TimeEntry(AccountScoped, Base):
     meta: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONType)
     external_ref_type: Mapped[str | None] = mapped_column(String(64))
     external_ref_id: Mapped[str | None] = mapped_column(String(255))
-    approval_status: Mapped[str] = mapped_column(String(12), default="unsubmitted")
-    rejection_reason: Mapped[str | None] = mapped_column(Text)
-    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    approved_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
-    is_billed: Mapped[bool] = mapped_column(Boolean, default=False)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined", innerjoin=True)
     project: Mapped[Project] = relationship(lazy="joined", innerjoin=True)

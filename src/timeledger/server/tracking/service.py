@@ -21,8 +21,9 @@ from timeledger.server.core.crud import Page, paginate, scoped, snapshot
 from timeledger.server.core.errors import Conflict, NotFound, ValidationFailed
 from timeledger.server.core.ids import parse_id
 from timeledger.server.outbox.service import emit
+from timeledger.server.reports import derived
 from timeledger.server.tracking import rates
-from timeledger.server.tracking.models import TimeEntry
+from timeledger.server.tracking.models import Approvable, TimeEntry
 from timeledger.server.tracking.schemas import (
     METADATA_MAX_BYTES,
     EntryFilters,
@@ -88,13 +89,14 @@ def list_entries(
     session: Session, actor: Actor, filters: EntryFilters, *, page: int, per_page: int
 ) -> Page[EntryView]:
     view = viewer(session, actor)
-    stmt = _filtered(visible_entries(actor), filters, view)
+    stmt = apply_filters(visible_entries(actor), filters, view)
     stmt = stmt.order_by(TimeEntry.spent_date.desc(), TimeEntry.id.desc())
     result = paginate(session, stmt, page, per_page)
     return Page([view.view(e) for e in result.items], result.total, result.page, result.per_page)
 
 
-def _filtered(stmt: Select[TimeEntry], f: EntryFilters, view: Viewer) -> Select[TimeEntry]:
+def apply_filters(stmt: Select[TimeEntry], f: EntryFilters, view: Viewer) -> Select[TimeEntry]:
+    """The list filters as WHERE clauses (reports, stats, search and export share them)."""
     if f.from_ and f.to and f.from_ > f.to:
         raise ValidationFailed("from must not be after to", field="from")
     for name, column in (
@@ -144,44 +146,57 @@ def _filtered(stmt: Select[TimeEntry], f: EntryFilters, view: Viewer) -> Select[
 # --- who and where --------------------------------------------------------------------------
 
 
-def resolve_user(session: Session, actor: Actor, user_id: str | None) -> User:
-    """The user time is logged for: yourself, or anyone if you are a manager or above."""
+def resolve_user(
+    session: Session, actor: Actor, user_id: str | None, doing: str = "logging time"
+) -> User:
+    """The user time (or an expense) is logged for: yourself, or anyone if you are a manager
+    or above."""
     if user_id is None or parse_id(user_id) == actor.user_id:
         user = session.get(User, actor.user_id)
     else:
-        actor.require(Role.manager, "logging time for other users")
+        actor.require(Role.manager, f"{doing} for other users")
         uid = parse_id(user_id)
         user = session.get(User, uid) if uid else None
         if user is None or user.account_id != actor.account_id:
             raise ValidationFailed("user_id does not name a user of this account", field="user_id")
     assert user is not None
     if not user.is_active:
-        raise ValidationFailed("the user is deactivated", field="user_id")
+        raise ValidationFailed("user_id names a deactivated user", field="user_id")
     return user
 
 
-def resolve_work(session: Session, actor: Actor, project_id: str, task_id: str) -> Work:
-    project = _owned(session, actor, Project, project_id)
+def resolve_project(
+    session: Session, actor: Actor, project_id: str, doing: str = "log time"
+) -> Project:
+    """An active project of the caller's account that work can be logged against."""
+    project: Project | None = _owned(session, actor, Project, project_id)
     if project is None:
         raise ValidationFailed(
             "project_id does not name a project of this account", field="project_id"
         )
     if not project.is_active:
         raise ValidationFailed(
-            "the project is archived; reactivate it to log time", field="project_id"
+            f"project_id names an archived project; reactivate it to {doing}", field="project_id"
         )
+    return project
+
+
+def resolve_work(session: Session, actor: Actor, project_id: str, task_id: str) -> Work:
+    project = resolve_project(session, actor, project_id)
     task = _owned(session, actor, Task, task_id)
     if task is None:
         raise ValidationFailed("task_id does not name a task of this account", field="task_id")
     if not task.is_active:
-        raise ValidationFailed("the task is archived", field="task_id")
+        raise ValidationFailed("task_id names an archived task", field="task_id")
     assignment = session.scalar(
         select(TaskAssignment).where(
             TaskAssignment.project_id == project.id, TaskAssignment.task_id == task.id
         )
     )
     if assignment is None or not assignment.is_active:
-        raise ValidationFailed("the task is not assigned to the project", field="task_id")
+        raise ValidationFailed(
+            "task_id names a task that is not assigned to the project", field="task_id"
+        )
     return Work(project, task, assignment)
 
 
@@ -225,12 +240,13 @@ def _timer_start(view: Viewer, spent_date: date, started_time: str | None) -> da
     start = to_instant(spent_date, clock, view.zone)
     if start > now + CLOCK_TOLERANCE:
         field = "started_time" if started_time else "spent_date"
-        raise ValidationFailed("a timer cannot start in the future", field=field)
+        raise ValidationFailed(f"{field}: a timer cannot start in the future", field=field)
     if start < now - CLOCK_TOLERANCE and not view.settings.allow_past_timer_starts:
+        field = "started_time" if started_time else "spent_date"
         raise ValidationFailed(
-            "this account does not allow timers that start in the past "
+            f"{field}: this account does not allow timers that start in the past "
             "(enable allow_past_timer_starts on the company, or omit started_time)",
-            field="started_time" if started_time else "spent_date",
+            field=field,
         )
     return min(start, now)
 
@@ -263,7 +279,10 @@ def _finished_span(
     else:
         seconds = hours_to_seconds(hours) if hours is not None else 0
     if seconds > MAX_ENTRY_SECONDS:
-        raise ValidationFailed("an entry may not exceed 24 hours", field="ended_time")
+        raise ValidationFailed(
+            f"ended_time: an entry may not exceed 24 hours ({seconds / 3600:.2f} h)",
+            field="ended_time",
+        )
     return seconds, interval
 
 
@@ -275,6 +294,15 @@ def _overlap_warnings(session: Session, view: Viewer, entry: TimeEntry) -> tuple
     end = entry.ended_at if not entry.is_running else None
     if policy == "allow" or start is None or (end is None and not entry.is_running):
         return ()
+    running = session.scalar(
+        select(TimeEntry).where(
+            TimeEntry.user_id == entry.user_id,
+            TimeEntry.is_running.is_(True),
+            TimeEntry.id != entry.id,
+        )
+    )
+    if running is not None:  # a forgotten timer ended at start + limit, not "still running"
+        _settle_overdue(session, view, running)
     # Another entry [s2, e2) overlaps [start, end) when s2 < end and e2 > start; a running
     # entry has no end yet.
     stmt = select(TimeEntry).where(
@@ -309,6 +337,7 @@ def _stop(session: Session, entry: TimeEntry, at: datetime, *, auto: bool = Fals
     entry.timer_started_at = None
     session.flush()
     emit(session, entry.account_id, "time_entry.stopped", {**payload(entry), "auto_stopped": auto})
+    derived.entry_written(session, entry)
 
 
 def _settle_overdue(session: Session, view: Viewer, entry: TimeEntry) -> None:
@@ -372,7 +401,7 @@ def restart_entry(
     _settle_overdue(session, view, entry)
     if entry.is_running:
         raise Conflict("time entry is already running", code="already_running")
-    _ensure_unlocked(entry)
+    ensure_unlocked(entry)
     _make_room_for_timer(session, view, entry.user_id, command.replace_running)
     entry.is_running = True
     entry.timer_started_at = view.now
@@ -381,7 +410,16 @@ def restart_entry(
         entry.started_at = view.now
     _flush_running(session, entry)
     emit(session, entry.account_id, "time_entry.started", payload(entry))
+    derived.entry_written(session, entry)
     return view.view(entry)
+
+
+def settle_overdue(session: Session, actor: Actor) -> None:
+    """Persist the auto-stop of every forgotten timer the caller can see, before an action
+    that treats running entries differently from stopped ones."""
+    view = viewer(session, actor)
+    for entry in session.scalars(visible_entries(actor).where(TimeEntry.is_running.is_(True))):
+        _settle_overdue(session, view, entry)
 
 
 def stop_overdue_timers(session: Session, now: datetime | None = None) -> int:
@@ -413,8 +451,9 @@ def payload(entry: TimeEntry) -> dict[str, Any]:
     return data
 
 
-def _ensure_unlocked(entry: TimeEntry) -> None:
-    reason = lock_reason(entry)
+def ensure_unlocked(row: Approvable, what: str = "time entry") -> None:
+    """Conflict when an approved or billed row (a time entry, an expense) is to change."""
+    reason = lock_reason(row, what)
     if reason is not None:
         raise Conflict(reason, code="locked")
 
@@ -469,6 +508,7 @@ def create_entry(session: Session, actor: Actor, command: TimeEntryCreate) -> En
     emit(session, actor.account_id, "time_entry.created", payload(entry))
     if entry.is_running:
         emit(session, actor.account_id, "time_entry.started", payload(entry))
+    derived.entry_written(session, entry, new=True)
     return view.view(entry, warnings)
 
 
@@ -478,7 +518,7 @@ def update_entry(
     view = viewer(session, actor)
     entry = find_entry(session, actor, entry_id)
     _settle_overdue(session, view, entry)
-    _ensure_unlocked(entry)
+    ensure_unlocked(entry)
     changes = command.changes()
     if "source" in changes and changes.pop("source") != entry.source:
         raise ValidationFailed("source cannot change after the entry is created", field="source")
@@ -499,6 +539,7 @@ def update_entry(
     changed = sorted(k for k in after if after[k] != before.get(k) and k != "updated_at")
     if changed:
         emit(session, actor.account_id, "time_entry.updated", {**after, "changed_fields": changed})
+        derived.entry_written(session, entry, before=before)
     return view.view(entry, warnings)
 
 
@@ -534,9 +575,9 @@ def _retime(view: Viewer, entry: TimeEntry, changes: dict[str, Any]) -> None:
     started = changes.get("started_time", current.started_time)
     if entry.is_running:
         if "hours" in changes or changes.get("ended_time"):
+            field = "hours" if "hours" in changes else "ended_time"
             raise ValidationFailed(
-                "a running timer measures its own time; stop it first",
-                field="hours" if "hours" in changes else "ended_time",
+                f"{field}: a running timer measures its own time; stop it first", field=field
             )
         if "started_time" in changes or "spent_date" in changes:
             start = _timer_start(view, spent_date, started)
@@ -588,8 +629,9 @@ def _merge(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 
 def delete_entry(session: Session, actor: Actor, entry_id: str) -> None:
     entry = find_entry(session, actor, entry_id)
-    _ensure_unlocked(entry)
+    ensure_unlocked(entry)
     data = payload(entry)
+    derived.entry_deleting(session, entry)
     session.delete(entry)
     session.flush()
     emit(session, actor.account_id, "time_entry.deleted", data)

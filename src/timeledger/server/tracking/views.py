@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 from timeledger.server.accounts.models import Account
 from timeledger.server.accounts.settings import AccountSettings
+from timeledger.server.catalog.models import Project
 from timeledger.server.core.money import round_money
-from timeledger.server.tracking.models import TimeEntry
+from timeledger.server.tracking.models import Approvable, TimeEntry
 from timeledger.server.tracking.timing import local_hhmm, round_seconds, seconds_to_hours
 
 
@@ -51,12 +52,22 @@ class EntryView:
         return self.entry.project.budget_by != "none"
 
 
-def lock_reason(entry: TimeEntry) -> str | None:
-    if entry.is_billed:
-        return "the time entry is billed on an invoice and cannot change"
-    if entry.approval_status == "approved":
-        return "the time entry is approved and locked; an admin can unlock it"
+def lock_reason(row: Approvable, what: str = "time entry") -> str | None:
+    """Why a ledger row (a time entry, an expense) cannot change, or None."""
+    if row.is_billed:
+        return f"the {what} is billed on an invoice and cannot change"
+    if row.approval_status == "approved":
+        return f"the {what} is approved and locked; an admin can unlock it"
     return None
+
+
+def currency_of(project: Project, account: Account) -> str:
+    """The currency of a project's amounts: its own, else its client's, else the account's."""
+    return (
+        project.currency
+        or (project.client.currency if project.client else None)
+        or account.currency
+    )
 
 
 @dataclass(frozen=True)
@@ -100,12 +111,7 @@ class Viewer:
         rounded = round_seconds(
             seconds, self.settings.rounding_mode, self.settings.rounding_increment
         )
-        project = entry.project
-        currency = (
-            project.currency
-            or (project.client.currency if project.client else None)
-            or self.account.currency
-        )
+        currency = currency_of(entry.project, self.account)
         return EntryView(
             entry=entry,
             seconds=seconds,

@@ -43,27 +43,39 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def _field(error: Any) -> str:
+    """The dotted field path of a pydantic error, without FastAPI's location prefix."""
+    return ".".join(
+        str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header")
+    )
+
+
 def describe_validation(errors: list[Any]) -> str:
     """One sentence per problem, each naming its field: `name: Field required`."""
     parts = []
     for error in errors[:5]:
-        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        field = _field(error)
         if error.get("type") == "json_invalid":
             parts.append(f"malformed JSON body ({error.get('ctx', {}).get('error', 'invalid')})")
-            continue
-        if error.get("type") == "missing" and not loc:
+        elif error.get("type") == "missing" and not field:
             parts.append("a JSON object body is required")
-            continue
-        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        field = ".".join(loc)
-        parts.append(f"{field}: {message}" if field else message)
+        else:
+            message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+            parts.append(f"{field}: {message}" if field else message)
     return "; ".join(parts)
+
+
+def describe_domain(exc: DomainError) -> str:
+    """The service's sentence, led by the field it is about when it does not name it."""
+    if exc.field and exc.field not in exc.message:
+        return f"{exc.field}: {exc.message}"
+    return exc.message
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, details=exc.details)
+        return error_response(exc.status, exc.code, describe_domain(exc), details=exc.details)
 
     @app.exception_handler(RequestValidationError)
     async def _request(_: Request, exc: RequestValidationError) -> JSONResponse:
