@@ -20,6 +20,8 @@ from timeledger.server.surfaces.native import BODY_LIMITS as NATIVE_BODY_LIMITS
 from timeledger.server.surfaces.native import PREFIX as NATIVE_PREFIX
 from timeledger.server.worker.dispatcher import InProcessDispatcher
 
+THREAD_HEADROOM = 16
+
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
@@ -28,7 +30,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Synchronous handlers run on this many threads; the pool is sized to match.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.max_concurrency
+        # More threads than admitted requests: a request holding SQLite's write lock must
+        # always find a thread to finish on, even when every other admitted request (and a
+        # background job) is blocked waiting for that lock.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = settings.max_concurrency + THREAD_HEADROOM
         jobs = None
         if settings.background_interval > 0:
             jobs = asyncio.create_task(

@@ -35,9 +35,9 @@ class Database:
         self.settings = settings
         self.url = settings.effective_database_url
         self.is_sqlite = self.url.startswith("sqlite")
-        # Pool as large as the number of requests that can run at once, plus a few for
-        # out-of-band writes (key last-used stamps), so no request waits on the pool.
-        pool_size = settings.max_concurrency + 4
+        # Pool as large as the number of requests that can run at once, plus headroom for
+        # out-of-band writes (key last-used stamps) and background work, so no request waits.
+        pool_size = settings.max_concurrency + 16
         if self.is_sqlite:
             self._prepare_sqlite_dir()
             self.engine = create_engine(

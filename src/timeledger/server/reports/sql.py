@@ -236,7 +236,7 @@ class Figures:
             limit = constant(int(hours * 3600) * MICROS)
             elapsed = case((elapsed > limit, limit), else_=elapsed)
         live = case((elapsed < 0, 0), else_=elapsed) // MICROS
-        running = and_(TimeEntry.is_running.is_(True), TimeEntry.timer_started_at.is_not(None))
+        running = and_(TimeEntry.is_running, TimeEntry.timer_started_at.is_not(None))
         return case((running, TimeEntry.duration_seconds + live), else_=TimeEntry.duration_seconds)
 
     def rounded(self, seconds: ColumnElement[int]) -> ColumnElement[int]:

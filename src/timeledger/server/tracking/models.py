@@ -38,12 +38,14 @@ class TimeEntry(Approvable, AccountScoped, Base):
 
     __tablename__ = "time_entries"
     __table_args__ = (
-        # At most one running timer per user, enforced by the database itself.
+        # At most one running timer per user, enforced by the database itself. The predicate
+        # is spelled as each engine renders `WHERE time_entries.is_running`, so the planner
+        # also uses this index to find running timers.
         Index(
             "uq_time_entries_running_user",
             "user_id",
             unique=True,
-            sqlite_where=text("is_running"),
+            sqlite_where=text("is_running = 1"),
             postgresql_where=text("is_running"),
         ),
         Index("ix_time_entries_account_user_date", "account_id", "user_id", "spent_date", "id"),

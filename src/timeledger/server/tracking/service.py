@@ -135,7 +135,7 @@ def apply_filters(stmt: Select[TimeEntry], f: EntryFilters, view: Viewer) -> Sel
             TimeEntry.external_ref_type == ref_type, TimeEntry.external_ref_id == ref_id
         )
     if f.is_running is not None:
-        running: ColumnElement[bool] = TimeEntry.is_running.is_(True)
+        running: ColumnElement[bool] = TimeEntry.is_running.expression
         limit = view.auto_stop
         if limit is not None:  # timers past the auto-stop limit count as stopped
             running = running & (TimeEntry.timer_started_at > view.now - limit)
@@ -297,7 +297,7 @@ def _overlap_warnings(session: Session, view: Viewer, entry: TimeEntry) -> tuple
     running = session.scalar(
         select(TimeEntry).where(
             TimeEntry.user_id == entry.user_id,
-            TimeEntry.is_running.is_(True),
+            TimeEntry.is_running,
             TimeEntry.id != entry.id,
         )
     )
@@ -310,7 +310,7 @@ def _overlap_warnings(session: Session, view: Viewer, entry: TimeEntry) -> tuple
         TimeEntry.user_id == entry.user_id,
         TimeEntry.id != entry.id,
         TimeEntry.started_at.is_not(None),
-        or_(TimeEntry.ended_at > start, TimeEntry.is_running.is_(True)),
+        or_(TimeEntry.ended_at > start, TimeEntry.is_running),
     )
     if end is not None:
         stmt = stmt.where(TimeEntry.started_at < end)
@@ -356,7 +356,7 @@ def _make_room_for_timer(
 ) -> None:
     """At most one running timer per user: stop the current one when asked to, else 409."""
     running = session.scalar(
-        select(TimeEntry).where(TimeEntry.user_id == user_id, TimeEntry.is_running.is_(True))
+        select(TimeEntry).where(TimeEntry.user_id == user_id, TimeEntry.is_running)
     )
     if running is None or running.id == keep:
         return
@@ -418,7 +418,7 @@ def settle_overdue(session: Session, actor: Actor) -> None:
     """Persist the auto-stop of every forgotten timer the caller can see, before an action
     that treats running entries differently from stopped ones."""
     view = viewer(session, actor)
-    for entry in session.scalars(visible_entries(actor).where(TimeEntry.is_running.is_(True))):
+    for entry in session.scalars(visible_entries(actor).where(TimeEntry.is_running)):
         _settle_overdue(session, view, entry)
 
 
@@ -429,7 +429,7 @@ def stop_overdue_timers(session: Session, now: datetime | None = None) -> int:
     accounts: dict[uuid.UUID, Viewer] = {}
     # SKIP LOCKED (PostgreSQL): several server processes may sweep at once; each timer is
     # stopped by exactly one of them. SQLite serializes writers anyway and ignores it.
-    running = select(TimeEntry).where(TimeEntry.is_running.is_(True))
+    running = select(TimeEntry).where(TimeEntry.is_running)
     for entry in session.scalars(running.with_for_update(skip_locked=True, of=TimeEntry)):
         view = accounts.get(entry.account_id)
         if view is None:

@@ -98,7 +98,7 @@ def upgrade() -> None:
             "uq_time_entries_running_user",
             ["user_id"],
             unique=True,
-            sqlite_where=sa.text("is_running"),
+            sqlite_where=sa.text("is_running = 1"),
             postgresql_where=sa.text("is_running"),
         )
 
@@ -153,7 +153,7 @@ def downgrade() -> None:
     with op.batch_alter_table("time_entries", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_time_entries_running_user",
-            sqlite_where=sa.text("is_running"),
+            sqlite_where=sa.text("is_running = 1"),
             postgresql_where=sa.text("is_running"),
         )
         batch_op.drop_index(batch_op.f("ix_time_entries_task_id"))
