@@ -58,11 +58,11 @@ def _transaction(settings: Settings | None = None) -> Iterator[Session]:
         database.dispose()
 
 
-def apply_migrations(settings: Settings | None = None) -> str | None:
+def apply_migrations(settings: Settings | None = None) -> str:
     database = Database(settings or _settings())
     try:
         migrations.upgrade(database.engine)
-        return migrations.current_revision(database.engine)
+        return ", ".join(sorted(migrations.current_revisions(database.engine)))
     finally:
         database.dispose()
 
