@@ -28,12 +28,13 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, Connection, Date, Table, Uuid, create_engine, select
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
 
 from bench.generate import Catalogue, Factory, Sizes, generate
 from timeledger.server.core.ids import new_id
 from timeledger.server.core.types import Fixed, UTCDateTime
-from timeledger.server.models import Expense, ExpenseCategory, Outcome, TimeEntry, User
-from timeledger.server.reports import search
+from timeledger.server.models import Account, Expense, ExpenseCategory, Outcome, TimeEntry, User
+from timeledger.server.reports import derived, search
 
 Row = dict[str, Any]
 
@@ -341,15 +342,17 @@ def _converter(column: Any, sqlite: bool) -> Any:
 
 def insert_fast(conn: Connection, table: Table, rows: Iterable[Row], batch: int = 10_000) -> int:
     """Like bench.generate.insert_rows, past SQLAlchemy's per-value processing: values are
-    converted once here and go to the driver directly (COPY on PostgreSQL)."""
+    converted once here and go to the driver directly (COPY on PostgreSQL). Columns the rows
+    do not name (derived figures, columns added later) take their database default."""
     sqlite = conn.dialect.name == "sqlite"
-    names = [c.name for c in table.columns]
-    convert = [(i, fn) for i, c in enumerate(table.columns) if (fn := _converter(c, sqlite))]
-    quoted = ", ".join(f'"{n}"' for n in names)
     raw = conn.connection.driver_connection
     total = 0
     iterator = iter(rows)
     while chunk := list(islice(iterator, batch)):
+        columns = [c for c in table.columns if c.name in chunk[0]]
+        names = [c.name for c in columns]
+        convert = [(i, fn) for i, c in enumerate(columns) if (fn := _converter(c, sqlite))]
+        quoted = ", ".join(f'"{n}"' for n in names)
         tuples = []
         for row in chunk:
             values = [row[n] for n in names]
@@ -385,8 +388,17 @@ def fill_ledger(conn: Connection, cat: Catalogue, sizes: LedgerSizes) -> Ledger:
         ledger = _fill(conn, cat, sizes)
         search.rebuild(conn)
         conn.exec_driver_sql(trigger)
+    store_figures(conn, cat.account_id)
     ledger.seconds = time.perf_counter() - started
     return ledger
+
+
+def store_figures(conn: Connection, account_id: Any) -> None:
+    """The billed figures every entry stores (reports/derived.py), for all rows at once."""
+    with Session(bind=conn) as session:
+        account = session.get(Account, account_id)
+        assert account is not None
+        derived.recompute(session, account)
 
 
 def _fill(conn: Connection, cat: Catalogue, sizes: LedgerSizes) -> Ledger:

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from bench.generate import Catalogue, Factory, Row, Sizes, generate, insert_rows
+from bench.generate_ledger import store_figures
 from timeledger.server.accounts.keys import mint
 from timeledger.server.core.ids import new_id
 from timeledger.server.models import Project, Task, TaskAssignment, TimeEntry, User
@@ -141,6 +142,7 @@ def fill_entries(conn: Connection, cat: Catalogue, count: int, seed: int = 11) -
     if sqlite:
         search.rebuild(conn)
         conn.exec_driver_sql(trigger)
+    store_figures(conn, cat.account_id)
     return total
 
 
@@ -155,7 +157,9 @@ def mint_keys(url: str, cat: Catalogue) -> list[str]:
                 .order_by(User.id)
             ).all()
             return [
-                mint(session, account_id=cat.account_id, user=u, name="bench", scope="write").token
+                mint(
+                    session, None, account_id=cat.account_id, user=u, name="bench", scope="write"
+                ).token
                 for u in users
             ]
     finally:

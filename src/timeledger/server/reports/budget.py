@@ -11,31 +11,32 @@ spending crosses the project's notification threshold.
 
 Crossing: writes of time entries and expenses mark the (project, month) they touched; just
 before the transaction commits, each marked project with `notify_when_over_budget` is
-measured once, and `project.budget_threshold_crossed` is emitted when its use reached the
-threshold (`over_budget_notification_percentage`, 100 when unset) and no alert row exists for
-that period yet. The row is removed when use falls below again, so each crossing is
-announced once, and a monthly budget's once per month."""
+measured once (from the monthly totals reports/derived.py keeps, plus running timers live,
+so a write costs the same however big the project), and `project.budget_threshold_crossed`
+is emitted when its use reached the threshold (`over_budget_notification_percentage`, 100
+when unset) and no alert row exists for that period yet. The row is removed when use falls
+below again, so each crossing is announced once, and a monthly budget's once per month."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, event, func, or_, select
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
 from timeledger.server.accounts.models import Account
+from timeledger.server.accounts.settings import AccountSettings
 from timeledger.server.catalog.models import Project, TaskAssignment, UserAssignment
 from timeledger.server.core.clock import utcnow
 from timeledger.server.expenses.models import Expense
 from timeledger.server.outbox.service import emit
-from timeledger.server.reports.models import BudgetAlert
+from timeledger.server.reports.models import BudgetAlert, ProjectSpending
 from timeledger.server.reports.sql import Cube, Figures, from_scaled, raw
 from timeledger.server.tracking.models import TimeEntry
 from timeledger.server.tracking.views import currency_of
@@ -117,43 +118,19 @@ def budgets_of(session: Session, projects: list[Project]) -> dict[uuid.UUID, Dec
 
 
 def measure(
-    session: Session, figures: Figures, projects: list[Project], as_of: date
+    session: Session, figures: Figures, projects: list[Project], as_of: date, *, kept: bool = False
 ) -> list[Status]:
     """Budget and spending of these projects (all of one account) as of a day: total
-    budgets up to that day, monthly budgets in its month."""
+    budgets up to that day, monthly budgets in its month. `kept`: from the kept monthly
+    totals (ProjectSpending) instead of the ledger, for an `as_of` that ends a month."""
     if not projects:
         return []
-    monthly = [p.id for p in projects if p.budget_is_monthly]
-    total = [p.id for p in projects if not p.budget_is_monthly]
-
-    def window(row: Any) -> ColumnElement[bool]:
-        parts = []
-        if monthly:
-            month = month_of(as_of)
-            parts.append(
-                and_(
-                    row.project_id.in_(monthly),
-                    row.spent_date >= month[0],
-                    row.spent_date <= month[1],
-                )
-            )
-        if total:
-            parts.append(and_(row.project_id.in_(total), row.spent_date <= as_of))
-        account = figures.account.id
-        return and_(row.account_id == account, or_(*parts))
-
-    cube = Cube(figures, entries=window(TimeEntry), expenses=window(Expense))
-    measures = ["hours", "billable_minor", "outcome_revenue", "expense_billable"]
-    spent: dict[uuid.UUID, RowMapping] = {}
-    currency: dict[uuid.UUID, str] = {}
-    for found in session.execute(cube.query(["project"], measures)).mappings():
-        spent[found["project"]] = found
-        currency[found["project"]] = found["currency"]
+    spent = (_kept if kept else _ledger)(session, figures, projects, as_of)
     budgets = budgets_of(session, projects)
     statuses = []
     for project in projects:
         row = spent.get(project.id)
-        code = currency.get(project.id) or currency_of(project, figures.account)
+        code = row["currency"] if row else currency_of(project, figures.account)
         money = project.budget_by in MONEY_BUDGETS
         if row is None:
             used = Decimal(0)
@@ -176,6 +153,62 @@ def measure(
             )
         )
     return statuses
+
+
+Spent = dict[uuid.UUID, dict[str, Any]]  # project -> SPENT measures and its currency
+SPENT = ("hours", "billable_minor", "outcome_revenue", "expense_billable")
+
+
+def _window(projects: list[Project], as_of: date, row: Any, day: Any) -> ColumnElement[bool]:
+    """The rows of these projects that count as of a day (`day`: the row's date column)."""
+    monthly = [p.id for p in projects if p.budget_is_monthly]
+    total = [p.id for p in projects if not p.budget_is_monthly]
+    parts = []
+    if monthly:
+        month = month_of(as_of)
+        parts.append(and_(row.project_id.in_(monthly), day >= month[0], day <= month[1]))
+    if total:
+        parts.append(and_(row.project_id.in_(total), day <= as_of))
+    return or_(*parts)
+
+
+def _ledger(session: Session, figures: Figures, projects: list[Project], as_of: date) -> Spent:
+    def window(row: Any) -> ColumnElement[bool]:
+        mine = row.account_id == figures.account.id
+        return and_(mine, _window(projects, as_of, row, row.spent_date))
+
+    cube = Cube(figures, entries=window(TimeEntry), expenses=window(Expense))
+    rows = session.execute(cube.query(["project"], SPENT)).mappings()
+    return {row["project"]: dict(row) for row in rows}
+
+
+def _kept(session: Session, figures: Figures, projects: list[Project], as_of: date) -> Spent:
+    """Finished time, outcomes and expenses from ProjectSpending (whole months, so `as_of`
+    is the last day of a month or date.max), plus running timers measured live."""
+    ps = ProjectSpending
+    found = session.execute(
+        select(ps.project_id, *(func.sum(ps.__table__.c[m]).label(m) for m in SPENT))
+        .where(_window(projects, as_of, ps, ps.month))
+        .group_by(ps.project_id)
+    ).mappings()
+    spent: Spent = {row["project_id"]: dict(row) for row in found}
+    for project in projects:
+        code = currency_of(project, figures.account)
+        total = spent.setdefault(project.id, dict.fromkeys(SPENT, 0))
+        total["currency"] = code
+        running = and_(
+            TimeEntry.account_id == figures.account.id,
+            TimeEntry.is_running.expression,
+            _window([project], as_of, TimeEntry, TimeEntry.spent_date),
+        )
+        if session.scalar(select(TimeEntry.id).where(running).limit(1)) is None:
+            continue  # the usual case, without building the live query
+        one = replace(figures, currencies=(code,))
+        cube = Cube(one, entries=running, finished=False)
+        for live in session.execute(cube.query([], ["hours", "billable_minor"])).mappings():
+            total["hours"] += live["hours"]
+            total["billable_minor"] += live["billable_minor"]
+    return spent
 
 
 # --- crossings --------------------------------------------------------------------------------
@@ -217,10 +250,17 @@ def settle(session: Session, touched: Iterable[tuple[uuid.UUID, uuid.UUID, date]
         if account_id not in figures:
             account = session.get(Account, account_id)
             assert account is not None
-            figures[account_id] = Figures.of(session, account, utcnow())
+            # No currencies looked up: each project is measured in its own (_kept).
+            figures[account_id] = Figures(
+                dialect=session.get_bind().dialect.name,
+                account=account,
+                settings=AccountSettings.of(account),
+                now=utcnow(),
+                currencies=(account.currency,),
+            )
         days = [month_of(m)[1] for m in months] if project.budget_is_monthly else [date.max]
         for day in days:
-            (status,) = measure(session, figures[account_id], [project], day)
+            (status,) = measure(session, figures[account_id], [project], day, kept=True)
             _alert(session, status)
 
 

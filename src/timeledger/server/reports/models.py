@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, Date, ForeignKey, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from timeledger.server.core.models import AccountScoped
@@ -27,3 +28,24 @@ class BudgetAlert(AccountScoped, Base):
     )
     period: Mapped[str] = mapped_column(String(7))
     percent_used: Mapped[Decimal] = mapped_column(Fixed(AMOUNT_SCALE))
+
+
+class ProjectSpending(Base):
+    """What a project spent in a month (`month`: its first day), by the figures budgets count:
+    rounded hours (ten-thousandths) and billable amounts (minor units) of finished time,
+    revenue of successful outcomes and billable expenses (AMOUNT_SCALE integers). Kept in step
+    with every write by reports/derived.py, so a budget check reads a few rows."""
+
+    __tablename__ = "project_spending"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    hours: Mapped[int] = mapped_column(BigInteger, default=0)
+    billable_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    outcome_revenue: Mapped[int] = mapped_column(BigInteger, default=0)
+    expense_billable: Mapped[int] = mapped_column(BigInteger, default=0)

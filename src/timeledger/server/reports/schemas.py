@@ -7,10 +7,10 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, model_validator
 
 from timeledger.server.core.errors import ValidationFailed
-from timeledger.server.core.fields import Command
+from timeledger.server.core.fields import Command, trimmed
 from timeledger.server.expenses.schemas import ExpenseFilters
 from timeledger.server.tracking.schemas import ApprovalStatus, EntryFilters, Source
 
@@ -121,7 +121,9 @@ class ReportQuery(Range):
 
 
 SearchText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SEARCH_MAX_LENGTH)
+    str,
+    StringConstraints(min_length=1, max_length=SEARCH_MAX_LENGTH),
+    AfterValidator(trimmed),
 ]
 
 

@@ -4,11 +4,12 @@ ranked, with the list filters.
 SQLite: an FTS5 table `time_entries_fts` (porter stemming, case folded) whose rowid is
 the entry's key in `time_entry_search_keys` (an INTEGER PRIMARY KEY, so VACUUM never changes
 it); triggers on time_entries keep both in step on every insert, notes update and delete.
-PostgreSQL: a stored generated column `time_entries.search_vector` (english) with a GIN index.
-Both are created by migration 0004 and are not models (migrate.include_object keeps them out
-of the drift check). The query is the words of `q`, all required, each stemmed. Both
-engines fold case and keep accents (PostgreSQL would need the unaccent extension to fold
-them), so a search finds the same entries on either."""
+PostgreSQL: `time_entry_search` holds each entry's tsvector (english) under a GIN index, kept
+by triggers on insert and notes update (migration 0011: off time_entries, so claiming rows for
+an invoice never rewrites the vector). Both are created by migrations and are not models
+(migrate.include_object keeps them out of the drift check). The query is the words of `q`,
+all required, each stemmed. Both engines fold case and keep accents (PostgreSQL would need the
+unaccent extension to fold them), so a search finds the same entries on either."""
 
 from __future__ import annotations
 
@@ -28,13 +29,14 @@ from timeledger.server.tracking.views import EntryView
 
 FTS_TABLE = "time_entries_fts"
 KEYS_TABLE = "time_entry_search_keys"
-VECTOR_COLUMN = "search_vector"
+VECTOR_TABLE = "time_entry_search"
 TS_CONFIG = "english"
 MAX_TERMS = 16
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 _fts = table(FTS_TABLE, column("rowid"))
 _keys = table(KEYS_TABLE, column("rowid"), column("entry_id"))
+_vectors = table(VECTOR_TABLE, column("entry_id"), column("search_vector"))
 
 
 def terms_of(q: str) -> list[str]:
@@ -54,7 +56,8 @@ def search_entries(
     stmt = tracking.apply_filters(tracking.visible_entries(actor), filters, view)
     if session.get_bind().dialect.name == "postgresql":
         query = func.to_tsquery(TS_CONFIG, " & ".join(terms))
-        vector: ColumnElement[Any] = literal_column(f"{TimeEntry.__tablename__}.{VECTOR_COLUMN}")
+        vector: ColumnElement[Any] = _vectors.c.search_vector
+        stmt = stmt.join(_vectors, _vectors.c.entry_id == TimeEntry.id)
         stmt = stmt.where(vector.op("@@")(query))
         rank = func.ts_rank_cd(vector, query).desc()
     else:
@@ -74,8 +77,8 @@ def search_entries(
 
 def rebuild(conn: Connection) -> None:
     """Rebuild the SQLite search index from time_entries, for bulk loads that went in with
-    the insert trigger off (much faster than a trigger per row). PostgreSQL's index is a
-    generated column and is never out of step."""
+    the insert trigger off (much faster than a trigger per row). PostgreSQL's is kept by
+    a statement trigger, set-based, and is never out of step."""
     if conn.dialect.name != "sqlite":
         return
     # Table names are this module's constants, never input.

@@ -176,6 +176,25 @@ def _json_cost_postgresql(element: json_cost, compiler: SQLCompiler, **kw: Any) 
     )
 
 
+def _model_cost() -> ColumnElement[int]:
+    """An entry's model cost from its metadata: `model.cost_usd`, else a flat `cost_usd`."""
+    return func.coalesce(
+        json_cost(TimeEntry.meta, "model", "cost_usd"), json_cost(TimeEntry.meta, "cost_usd")
+    )
+
+
+def hours_of(seconds: int) -> int:
+    """Figures.hours of one row, in Python."""
+    return (seconds * 20000 + 3600) // 7200
+
+
+def _running_ids() -> Select[Any]:
+    """The ids of running timers, read from their partial index: as a subquery, so that no
+    planner walks a whole account's index to find the few running rows."""
+    running = aliased(TimeEntry)
+    return select(running.id).where(running.is_running.expression)
+
+
 def raw(column: Any) -> ColumnElement[int]:
     """A Fixed column as its stored scaled integer."""
     return type_coerce(column, BigInteger)
@@ -391,6 +410,8 @@ class Cube:
     outcome_from: date | None = None
     outcome_to: date | None = None
     week_first: int = 1
+    # False: running timers only (the finished time is counted elsewhere: ProjectSpending).
+    finished: bool = True
 
     def key(self, name: str) -> Key:
         if name == "week":
@@ -407,7 +428,7 @@ class Cube:
         wanted = set(measures)
         branches = []
         if wanted & TIME_MEASURES:
-            branches.append(self._time(keys, wanted))
+            branches += self._time(keys, wanted)
         if wanted & OUTCOME_MEASURES:
             branches.append(self._outcomes(keys, wanted))
         if wanted & EXPENSE_MEASURES:
@@ -426,14 +447,19 @@ class Cube:
         where: list[ColumnElement[bool]],
         outcomes: bool = False,
     ) -> Select[Any]:
-        """One source aggregated by the keys and currency; measures it does not have are 0."""
+        """One source aggregated by the keys and currency; measures it does not have are 0.
+        Rows of time entries carry their currency; expenses take their project's."""
         p, c = aliased(Project), aliased(Client)
         single = self.figures.single_currency
-        currency = (
-            constant(single)
-            if single is not None
-            else func.coalesce(p.currency, c.currency, constant(self.figures.account.currency))
-        )
+        joined = row is Expense and single is None
+        if single is not None:
+            currency = constant(single)
+        elif joined:
+            currency = func.coalesce(
+                p.currency, c.currency, constant(self.figures.account.currency)
+            )
+        else:
+            currency = TimeEntry.currency.expression
         source = Source(row=row, project=p, client=c, currency=currency)
         groups: list[ColumnElement[Any]] = []
         columns: list[ColumnElement[Any]] = []
@@ -454,47 +480,83 @@ class Cube:
             stmt = stmt.select_from(Outcome).join(TimeEntry, TimeEntry.id == Outcome.id)
         else:
             stmt = stmt.select_from(row)
-        if single is None or _NEEDS_PROJECT & set(keys):
+        if joined or _NEEDS_PROJECT & set(keys):
             stmt = stmt.join(p, p.id == row.project_id)
-            if single is None:
+            if joined:
                 stmt = stmt.outerjoin(c, c.id == p.client_id)
         return stmt.where(*where).group_by(*groups)
 
-    def _time(self, keys: Sequence[str], wanted: set[str]) -> Select[Any]:
+    def _time(self, keys: Sequence[str], wanted: set[str]) -> list[Select[Any]]:
+        """Finished time sums the figures stored on each row (reports/derived.py) over the
+        covering index; running timers, a handful, are computed live up to now."""
+        where = [] if self.entries is None else [self.entries]
+        live = self._branch(
+            TimeEntry,
+            keys,
+            wanted,
+            lambda source: self._live_time(source, wanted),
+            [*where, TimeEntry.id.in_(_running_ids())],
+        )
+        if not self.finished:
+            return [live]
+        stored = self._branch(
+            TimeEntry,
+            keys,
+            wanted,
+            lambda source: self._stored_time(wanted),
+            [*where, ~TimeEntry.is_running],
+        )
+        return [stored, live]
+
+    def _stored_time(self, wanted: set[str]) -> dict[str, ColumnElement[Any]]:
+        te = TimeEntry
+        hours = self.figures.hours(te.rounded_seconds.expression)
+        open_ = te.is_billed.is_(False)
+        every: dict[str, Callable[[], ColumnElement[Any]]] = {
+            "entries": lambda: func.count(),
+            "raw_hours": lambda: func.sum(self.figures.hours(te.duration_seconds.expression)),
+            "hours": lambda: func.sum(hours),
+            "billable_hours": lambda: func.sum(case((te.billable.is_(True), hours), else_=0)),
+            "billable_minor": lambda: func.sum(te.billable_minor),
+            "cost_minor": lambda: func.sum(te.cost_minor),
+            "uninvoiced_hours": lambda: func.sum(
+                case((and_(te.billable.is_(True), open_), hours), else_=0)
+            ),
+            "uninvoiced_minor": lambda: func.sum(case((open_, te.billable_minor), else_=0)),
+            "model_cost": lambda: func.sum(_model_cost()),
+        }
+        return {name: make() for name, make in every.items() if name in wanted}
+
+    def _live_time(self, source: Source, wanted: set[str]) -> dict[str, ColumnElement[Any]]:
         f = self.figures
         te = TimeEntry
+        raw_seconds = f.seconds()
+        seconds = f.rounded(raw_seconds)
+        billed = func.coalesce(te.billable_seconds, seconds)
+        open_ = and_(te.billable.is_(True), te.is_billed.is_(False))
 
-        def measures(source: Source) -> dict[str, ColumnElement[Any]]:
-            raw_seconds = f.seconds()
-            seconds = f.rounded(raw_seconds)
-            open_ = and_(te.billable.is_(True), te.is_billed.is_(False))
+        def amount(rate: Any, of: ColumnElement[int], when: ColumnElement[bool]) -> Any:
+            return case((when, f.amount(rate, of, source.currency)), else_=0)
 
-            def amount(rate: Any, when: ColumnElement[bool]) -> ColumnElement[Any]:
-                return case((when, f.amount(rate, seconds, source.currency)), else_=0)
-
-            billable = and_(te.billable.is_(True), te.billable_rate.is_not(None))
-            model = func.coalesce(
-                json_cost(te.meta, "model", "cost_usd"), json_cost(te.meta, "cost_usd")
-            )
-            every: dict[str, Callable[[], ColumnElement[Any]]] = {
-                "entries": lambda: func.count(),
-                "raw_hours": lambda: func.sum(f.hours(raw_seconds)),
-                "hours": lambda: func.sum(f.hours(seconds)),
-                "billable_hours": lambda: func.sum(
-                    case((te.billable.is_(True), f.hours(seconds)), else_=0)
-                ),
-                "billable_minor": lambda: func.sum(amount(te.billable_rate, billable)),
-                "cost_minor": lambda: func.sum(amount(te.cost_rate, te.cost_rate.is_not(None))),
-                "uninvoiced_hours": lambda: func.sum(case((open_, f.hours(seconds)), else_=0)),
-                "uninvoiced_minor": lambda: func.sum(
-                    amount(te.billable_rate, and_(open_, te.billable_rate.is_not(None)))
-                ),
-                "model_cost": lambda: func.sum(model),
-            }
-            return {name: make() for name, make in every.items() if name in wanted}
-
-        where = [] if self.entries is None else [self.entries]
-        return self._branch(te, keys, wanted, measures, where)
+        billable = and_(te.billable.is_(True), te.billable_rate.is_not(None))
+        every: dict[str, Callable[[], ColumnElement[Any]]] = {
+            "entries": lambda: func.count(),
+            "raw_hours": lambda: func.sum(f.hours(raw_seconds)),
+            "hours": lambda: func.sum(f.hours(seconds)),
+            "billable_hours": lambda: func.sum(
+                case((te.billable.is_(True), f.hours(seconds)), else_=0)
+            ),
+            "billable_minor": lambda: func.sum(amount(te.billable_rate, billed, billable)),
+            "cost_minor": lambda: func.sum(
+                amount(te.cost_rate, seconds, te.cost_rate.is_not(None))
+            ),
+            "uninvoiced_hours": lambda: func.sum(case((open_, f.hours(seconds)), else_=0)),
+            "uninvoiced_minor": lambda: func.sum(
+                amount(te.billable_rate, billed, and_(open_, te.billable_rate.is_not(None)))
+            ),
+            "model_cost": lambda: func.sum(_model_cost()),
+        }
+        return {name: make() for name, make in every.items() if name in wanted}
 
     def _outcomes(self, keys: Sequence[str], wanted: set[str]) -> Select[Any]:
         def measures(_: Source) -> dict[str, ColumnElement[Any]]:

@@ -17,6 +17,16 @@ from timeledger.server.tracking.timing import local_hhmm, round_seconds, seconds
 
 
 @dataclass(frozen=True)
+class Figures:
+    """The billed figures of some seconds of an entry: rounded, priced, in its currency."""
+
+    rounded_seconds: int
+    currency: str
+    billable_amount: Decimal | None
+    cost_amount: Decimal | None
+
+
+@dataclass(frozen=True)
 class EntryView:
     entry: TimeEntry
     seconds: int
@@ -108,25 +118,39 @@ class Viewer:
             seconds += max(0, int((until - entry.timer_started_at).total_seconds()))
             if overdue:
                 running, ended_at = False, overdue.stop_at
-        rounded = round_seconds(
-            seconds, self.settings.rounding_mode, self.settings.rounding_increment
-        )
-        currency = currency_of(entry.project, self.account)
+        figures = self.figures(entry, seconds)
         return EntryView(
             entry=entry,
             seconds=seconds,
-            rounded_seconds=rounded,
+            rounded_seconds=figures.rounded_seconds,
             is_running=running,
             ended_at=ended_at,
             started_time=local_hhmm(entry.started_at, self.zone),
             ended_time=None if running else local_hhmm(ended_at, self.zone),
-            currency=currency,
-            billable_amount=self._amount(
-                entry.billable_rate if entry.billable else None, rounded, currency
-            ),
-            cost_amount=self._amount(entry.cost_rate, rounded, currency),
+            currency=figures.currency,
+            billable_amount=figures.billable_amount,
+            cost_amount=figures.cost_amount,
             locked_reason=lock_reason(entry),
             warnings=warnings,
+        )
+
+    def figures(self, entry: TimeEntry, seconds: int) -> Figures:
+        """What `seconds` of this entry count and cost, by the account's rounding and the
+        currency of its project (reports/derived.py stores these for finished time)."""
+        rounded = round_seconds(
+            seconds, self.settings.rounding_mode, self.settings.rounding_increment
+        )
+        currency = currency_of(entry.project, self.account)
+        return Figures(
+            rounded_seconds=rounded,
+            currency=currency,
+            # An explicit billable part is billed as given, unrounded.
+            billable_amount=self._amount(
+                entry.billable_rate if entry.billable else None,
+                rounded if entry.billable_seconds is None else entry.billable_seconds,
+                currency,
+            ),
+            cost_amount=self._amount(entry.cost_rate, rounded, currency),
         )
 
     @staticmethod
