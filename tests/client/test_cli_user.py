@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from clientkit import BIN, Account
+from pypdf import PdfReader
 
 from timeledger.client import NotFoundError
 
@@ -142,3 +143,40 @@ def test_errors_are_one_line_with_a_non_zero_exit(cli, tmp_path):
     assert logged_out.stderr == (
         "error: not logged in: run `timeledger login` or set TIMELEDGER_API_KEY\n"
     )
+
+
+def test_invoice_create_send_pdf(cli, account, tmp_path):
+    with account.client() as client:
+        client.clients.create(name="Globex", currency="EUR")
+    created = json.loads(
+        cli(
+            "invoice",
+            "create",
+            "--client",
+            "Globex",
+            "--line",
+            "Code review:2:150.00",
+            "--line",
+            "Hosting:1:49.99",
+            "--payment-term",
+            "net_15",
+            "--json",
+        ).stdout
+    )
+    assert (Decimal(str(created["amount"])), created["state"]) == (Decimal("349.99"), "draft")
+    assert created["due_date"] == str(date.fromisoformat(created["issue_date"]) + timedelta(15))
+
+    sent = cli("invoice", "send", created["id"], "--to", "ap@globex.example")
+    assert sent.stdout == f"sent invoice {created['id']} to ap@globex.example\n"
+    with account.client() as client:
+        assert client.invoices.get(created["id"]).state == "open"
+
+    out = tmp_path / "invoice.pdf"
+    assert cli("invoice", "pdf", created["id"], "-o", str(out)).stdout == f"wrote {out}\n"
+    text = "".join(page.extract_text() for page in PdfReader(out).pages)
+    assert "Globex" in text and "Code review" in text and "349.99" in text
+
+    missing = cli(
+        "invoice", "pdf", "0190d0a0-0000-7000-8000-000000000000", "-o", str(out), ok=False
+    )
+    assert (missing.returncode, missing.stderr.startswith("error: ")) == (1, True)

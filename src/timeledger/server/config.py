@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 
 SQLITE_SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 PLANS = ("free", "standard", "pro", "enterprise")
@@ -53,6 +55,45 @@ def _env_flag(environ: dict[str, str], name: str, default: bool) -> bool:
 
 
 @dataclass(frozen=True)
+class SmtpServer:
+    """Where invoice emails go, read from TIMELEDGER_SMTP_URL."""
+
+    host: str
+    port: int
+    security: Literal["none", "starttls", "tls"]
+    username: str | None
+    password: str | None
+
+
+def parse_smtp_url(url: str) -> SmtpServer:
+    """`smtp://[user:pass@]host[:port]` (port 25; `?starttls=true` upgrades the connection,
+    usually on port 587) or `smtps://...` (TLS from the first byte, port 465). User and
+    password are percent-decoded, so `%40` stands for an `@` inside them."""
+    name = "TIMELEDGER_SMTP_URL"
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise SettingsError(f"{name} must look like smtp://[user:pass@]host[:port], got {url!r}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise SettingsError(f"{name} has a port that is not between 1 and 65535") from None
+    starttls = parse_qs(parts.query).get("starttls", ["false"])[-1].lower()
+    if starttls not in ("true", "false", "1", "0"):
+        raise SettingsError(f"{name}: starttls must be true or false, got {starttls!r}")
+    if parts.scheme == "smtps":
+        security: Literal["none", "starttls", "tls"] = "tls"
+    else:
+        security = "starttls" if starttls in ("true", "1") else "none"
+    return SmtpServer(
+        host=parts.hostname,
+        port=port or (465 if security == "tls" else 25),
+        security=security,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path(".timeledger")
     database_url: str = ""
@@ -77,10 +118,25 @@ class Settings:
     webhooks_allow_private: bool = False
     # Where expense receipts are kept; None: <data_dir>/receipts.
     receipts_dir: Path | None = None
+    # Rate-limit counters: in this process when empty; in Redis (shared by every server
+    # process) when set, under keys starting with the prefix.
+    redis_url: str = ""
+    redis_prefix: str = "timeledger:"
+    # Invoice emails (POST /api/v2/invoices/{id}/messages). Unset: messages are recorded and
+    # invoices marked sent, but nothing is mailed. See parse_smtp_url for the URL's forms.
+    smtp_url: str = ""
+    # The From address of invoice emails ("Name <address>" works too).
+    smtp_from: str = "timeledger@localhost"
+    # Seconds one email may take, connection to last reply; past it the send fails (502).
+    smtp_timeout: float = 10.0
 
     @property
     def effective_receipts_dir(self) -> Path:
         return self.receipts_dir or self.data_dir / "receipts"
+
+    @property
+    def smtp(self) -> SmtpServer | None:
+        return parse_smtp_url(self.smtp_url) if self.smtp_url else None
 
     @property
     def effective_database_url(self) -> str:
@@ -130,4 +186,17 @@ class Settings:
             receipts_dir=Path(env["TIMELEDGER_RECEIPTS_DIR"])
             if env.get("TIMELEDGER_RECEIPTS_DIR")
             else None,
+            redis_url=env.get("TIMELEDGER_REDIS_URL", ""),
+            redis_prefix=env.get("TIMELEDGER_REDIS_PREFIX", "timeledger:"),
+            smtp_url=_smtp_url(env),
+            smtp_from=env.get("TIMELEDGER_SMTP_FROM") or "timeledger@localhost",
+            smtp_timeout=_positive(env, "TIMELEDGER_SMTP_TIMEOUT", 10.0),
         )
+
+
+def _smtp_url(environ: dict[str, str]) -> str:
+    """TIMELEDGER_SMTP_URL, checked at startup so a typo fails there, not at the first send."""
+    url = environ.get("TIMELEDGER_SMTP_URL", "").strip()
+    if url:
+        parse_smtp_url(url)
+    return url

@@ -54,10 +54,20 @@ class _InvoiceFields(TypedDict, total=False):
 
 
 class InvoiceCreate(_InvoiceFields, total=False):
+    """Explicit `line_items`; or, without them, the client's unbilled tracked work from
+    period_start to period_end (then also project_ids, tax_rate, overlap_strategy,
+    group_by, include_expenses, include_outcomes)."""
+
     client_id: Required[str]
     payment_term: PaymentTerm
     currency: str
     line_items: Sequence[LineItemFields]
+    project_ids: Sequence[str]
+    tax_rate: Money
+    overlap_strategy: Literal["add", "merge"]
+    group_by: Literal["project", "task", "person", "detailed"]
+    include_expenses: bool
+    include_outcomes: bool
 
 
 class Recipient(TypedDict):

@@ -18,6 +18,7 @@ class AccountSettings:
     rounding_mode: str = "none"  # none | up | down | nearest
     rounding_increment: int = 1  # minutes: 1, 5, 6, 10, 15, 30
     auto_stop_after_hours: Decimal | None = None  # None: never
+    invoice_number_format: str = "{seq}"  # billing/numbering.py
 
     @classmethod
     def of(cls, account: Account) -> AccountSettings:

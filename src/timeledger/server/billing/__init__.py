@@ -1,0 +1,1 @@
+"""Invoicing: invoices, line items, numbering, payments, PDF documents and emails."""
