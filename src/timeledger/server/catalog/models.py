@@ -4,7 +4,17 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from timeledger.server.accounts.models import User
@@ -22,6 +32,8 @@ class Client(AccountScoped, Base):
     __tablename__ = "clients"
 
     name: Mapped[str] = mapped_column(String(255))
+    company: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(254))  # where invoices go
     address: Mapped[str | None] = mapped_column(String(1000))
     currency: Mapped[str | None] = mapped_column(String(3))
     payment_terms: Mapped[str | None] = mapped_column(String(16))
@@ -29,6 +41,8 @@ class Client(AccountScoped, Base):
     tax: Mapped[Decimal | None] = _money()
     tax2: Mapped[Decimal | None] = _money()
     discount: Mapped[Decimal | None] = _money()
+    # The rate of its projects billed by project that set none of their own.
+    hourly_rate: Mapped[Decimal | None] = _money()
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -56,6 +70,9 @@ class Project(AccountScoped, Base):
     name: Mapped[str] = mapped_column(String(255))
     code: Mapped[str | None] = mapped_column(String(64))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Whether watchers (file, browser, CLI) start sessions for it on their own: Temporal.ist's
+    # "is_active". Unrelated to archiving (is_active), which stops all new time.
+    auto_track: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     is_billable: Mapped[bool] = mapped_column(Boolean, default=True)
     is_fixed_fee: Mapped[bool] = mapped_column(Boolean, default=False)
     fee: Mapped[Decimal | None] = _money()

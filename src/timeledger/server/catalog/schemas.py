@@ -30,6 +30,8 @@ ProjectCode = Annotated[str, StringConstraints(max_length=64)]
 
 class ClientCreate(Command):
     name: Name
+    company: ShortText | None = None
+    email: Email | None = None
     address: Address | None = None
     currency: Currency | None = None
     payment_terms: PaymentTerms | None = None
@@ -37,11 +39,14 @@ class ClientCreate(Command):
     tax: Percent | None = None
     tax2: Percent | None = None
     discount: Percent | None = None
+    hourly_rate: Money | None = None
     is_active: bool = True
 
 
 class ClientUpdate(Command):
     name: Name = omitted()
+    company: ShortText | None = None
+    email: Email | None = None
     address: Address | None = None
     currency: Currency | None = None
     payment_terms: PaymentTerms | None = None
@@ -49,6 +54,7 @@ class ClientUpdate(Command):
     tax: Percent | None = None
     tax2: Percent | None = None
     discount: Percent | None = None
+    hourly_rate: Money | None = None
     is_active: bool = omitted()
 
 
@@ -97,6 +103,7 @@ class _ProjectFields(Command):
 class ProjectCreate(_ProjectFields):
     name: Name
     is_active: bool = True
+    auto_track: bool = False
     is_billable: bool = True
     is_fixed_fee: bool = False
     bill_by: BillBy = "none"
@@ -116,6 +123,7 @@ class ProjectCreate(_ProjectFields):
 class ProjectUpdate(_ProjectFields):
     name: Name = omitted()
     is_active: bool = omitted()
+    auto_track: bool = omitted()
     is_billable: bool = omitted()
     is_fixed_fee: bool = omitted()
     bill_by: BillBy = omitted()

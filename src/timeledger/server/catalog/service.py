@@ -45,6 +45,7 @@ from timeledger.server.core.errors import Conflict, NotFound, ValidationFailed
 from timeledger.server.core.ids import parse_id
 
 EDIT = "changing the catalogue"
+GENERAL_TASK = "General"
 
 
 def _ref(
@@ -96,19 +97,19 @@ def get_client(session: Session, actor: Actor, client_id: str) -> Client:
 def create_client(session: Session, actor: Actor, command: ClientCreate) -> Client:
     actor.require(Role.manager, EDIT)
     row = Client(account_id=actor.account_id, **command.model_dump())
-    return create_and_emit(session, row, "client")
+    return create_and_emit(session, actor, row, "client")
 
 
 def update_client(session: Session, actor: Actor, client_id: str, command: ClientUpdate) -> Client:
     actor.require(Role.manager, EDIT)
     return update_and_emit(
-        session, get_client(session, actor, client_id), command.changes(), "client"
+        session, actor, get_client(session, actor, client_id), command.changes(), "client"
     )
 
 
 def delete_client(session: Session, actor: Actor, client_id: str) -> None:
     actor.require(Role.manager, EDIT)
-    delete_and_emit(session, get_client(session, actor, client_id), "client")
+    delete_and_emit(session, actor, get_client(session, actor, client_id), "client")
 
 
 # --- contacts -------------------------------------------------------------------------------
@@ -129,7 +130,9 @@ def create_contact(session: Session, actor: Actor, command: ContactCreate) -> Co
     actor.require(Role.manager, EDIT)
     values = command.model_dump()
     values["client_id"] = _ref(session, actor, Client, command.client_id, "client", "client_id").id
-    return create_and_emit(session, Contact(account_id=actor.account_id, **values), "contact")
+    return create_and_emit(
+        session, actor, Contact(account_id=actor.account_id, **values), "contact"
+    )
 
 
 def update_contact(
@@ -142,12 +145,12 @@ def update_contact(
         changes["client_id"] = _ref(
             session, actor, Client, changes["client_id"], "client", "client_id"
         ).id
-    return update_and_emit(session, contact, changes, "contact")
+    return update_and_emit(session, actor, contact, changes, "contact")
 
 
 def delete_contact(session: Session, actor: Actor, contact_id: str) -> None:
     actor.require(Role.manager, EDIT)
-    delete_and_emit(session, get_contact(session, actor, contact_id), "contact")
+    delete_and_emit(session, actor, get_contact(session, actor, contact_id), "contact")
 
 
 # --- projects -------------------------------------------------------------------------------
@@ -171,7 +174,9 @@ def create_project(session: Session, actor: Actor, command: ProjectCreate) -> Pr
         values["client_id"] = _ref(
             session, actor, Client, command.client_id, "client", "client_id"
         ).id
-    project = create_and_emit(session, Project(account_id=actor.account_id, **values), "project")
+    project = create_and_emit(
+        session, actor, Project(account_id=actor.account_id, **values), "project"
+    )
     # Tasks marked is_default join every new project, as in Harvest.
     defaults: list[Task] = list(
         session.scalars(
@@ -204,12 +209,12 @@ def update_project(
         and changes.get("fee", project.fee) is None
     ):
         raise ValidationFailed("fee is required when is_fixed_fee is true", field="fee")
-    return update_and_emit(session, project, changes, "project")
+    return update_and_emit(session, actor, project, changes, "project")
 
 
 def delete_project(session: Session, actor: Actor, project_id: str) -> None:
     actor.require(Role.manager, EDIT)
-    delete_and_emit(session, get_project(session, actor, project_id), "project")
+    delete_and_emit(session, actor, get_project(session, actor, project_id), "project")
 
 
 # --- tasks ----------------------------------------------------------------------------------
@@ -229,18 +234,20 @@ def get_task(session: Session, actor: Actor, task_id: str) -> Task:
 def create_task(session: Session, actor: Actor, command: TaskCreate) -> Task:
     actor.require(Role.manager, EDIT)
     return create_and_emit(
-        session, Task(account_id=actor.account_id, **command.model_dump()), "task"
+        session, actor, Task(account_id=actor.account_id, **command.model_dump()), "task"
     )
 
 
 def update_task(session: Session, actor: Actor, task_id: str, command: TaskUpdate) -> Task:
     actor.require(Role.manager, EDIT)
-    return update_and_emit(session, get_task(session, actor, task_id), command.changes(), "task")
+    return update_and_emit(
+        session, actor, get_task(session, actor, task_id), command.changes(), "task"
+    )
 
 
 def delete_task(session: Session, actor: Actor, task_id: str) -> None:
     actor.require(Role.manager, EDIT)
-    delete_and_emit(session, get_task(session, actor, task_id), "task")
+    delete_and_emit(session, actor, get_task(session, actor, task_id), "task")
 
 
 # --- task assignments (project <-> task) ----------------------------------------------------
@@ -298,7 +305,41 @@ def _assign_task(
     row = TaskAssignment(
         account_id=actor.account_id, project_id=project.id, task_id=task.id, **values
     )
-    return create_and_emit(session, row, "task_assignment")
+    return create_and_emit(session, actor, row, "task_assignment")
+
+
+def has_tasks(session: Session, project: Project) -> bool:
+    """Whether any task was ever assigned to the project, archived or not."""
+    return (
+        session.scalar(
+            select(TaskAssignment.id).where(TaskAssignment.project_id == project.id).limit(1)
+        )
+        is not None
+    )
+
+
+def assign_general_task(session: Session, actor: Actor, project: Project) -> Task:
+    """Give a project without tasks the account's "General" task (made once), so clients of
+    products that have no tasks (Temporal.ist, AlgaPSA, ClockEye) can log time to it."""
+    task = session.scalars(
+        scoped(Task, project.account_id)
+        .where(Task.name == GENERAL_TASK, Task.is_active.is_(True))
+        .order_by(Task.id)
+        .limit(1)
+    ).first()
+    if task is None:
+        task = create_and_emit(
+            session, actor, Task(account_id=project.account_id, name=GENERAL_TASK), "task"
+        )
+    row = TaskAssignment(
+        account_id=project.account_id,
+        project_id=project.id,
+        task_id=task.id,
+        is_active=True,
+        billable=task.billable_by_default,
+    )
+    create_and_emit(session, actor, row, "task_assignment")
+    return task
 
 
 def update_task_assignment(
@@ -310,7 +351,7 @@ def update_task_assignment(
 ) -> TaskAssignment:
     actor.require(Role.manager, EDIT)
     row = get_task_assignment(session, actor, project_id, assignment_id)
-    return update_and_emit(session, row, command.changes(), "task_assignment")
+    return update_and_emit(session, actor, row, command.changes(), "task_assignment")
 
 
 def delete_task_assignment(
@@ -318,7 +359,7 @@ def delete_task_assignment(
 ) -> None:
     actor.require(Role.manager, EDIT)
     row = get_task_assignment(session, actor, project_id, assignment_id)
-    delete_and_emit(session, row, "task_assignment")
+    delete_and_emit(session, actor, row, "task_assignment")
 
 
 # --- user assignments (project <-> user) ----------------------------------------------------
@@ -358,7 +399,7 @@ def create_user_assignment(
         user_id=user.id,
         **command.model_dump(exclude={"user_id"}),
     )
-    return create_and_emit(session, row, "user_assignment")
+    return create_and_emit(session, actor, row, "user_assignment")
 
 
 def update_user_assignment(
@@ -370,7 +411,7 @@ def update_user_assignment(
 ) -> UserAssignment:
     actor.require(Role.manager, EDIT)
     row = get_user_assignment(session, actor, project_id, assignment_id)
-    return update_and_emit(session, row, command.changes(), "user_assignment")
+    return update_and_emit(session, actor, row, command.changes(), "user_assignment")
 
 
 def delete_user_assignment(
@@ -378,4 +419,4 @@ def delete_user_assignment(
 ) -> None:
     actor.require(Role.manager, EDIT)
     row = get_user_assignment(session, actor, project_id, assignment_id)
-    delete_and_emit(session, row, "user_assignment")
+    delete_and_emit(session, actor, row, "user_assignment")

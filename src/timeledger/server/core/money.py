@@ -30,6 +30,13 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUND_HALF_UP)
 
 
+def two_places(value: Decimal) -> str:
+    """Money as a decimal string with at least two places (120 -> "120.00"); finer precision
+    is kept ("123.4567"). How the compatibility APIs write amounts."""
+    cents = value.quantize(Decimal("0.01"))
+    return format(cents if cents == value else value.normalize(), "f")
+
+
 def to_decimal(value: object) -> Decimal:
     """Decimal from a wire value. Floats go through their shortest repr (0.1 -> Decimal('0.1')),
     never through binary expansion."""

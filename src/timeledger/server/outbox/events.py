@@ -35,6 +35,8 @@ _RESOURCES = {
         "unlocked",
     ),
     "outcome": ("created", "updated", "deleted"),
+    "invoice": ("created", "updated", "deleted", "sent", "paid", "closed"),
+    "invoice_payment": ("created", "deleted"),
     "webhook": ("created", "updated", "deleted", "disabled", "ping"),
 }
 
@@ -43,14 +45,34 @@ EVENT_TYPES: frozenset[str] = frozenset(
 )
 
 # Names the compatibility surfaces subscribe to, each standing for one emitted event:
-# Temporal.ist's sessions are our timers.
+# Temporal.ist's sessions are our timers; a ClockEye invitation is a user being added.
 ALIASES: dict[str, str] = {
     "session.created": "time_entry.started",
     "session.closed": "time_entry.stopped",
+    "user.invited": "user.created",
 }
+
+# ClockEye's event catalogue (reference/clockeye-api.md), in its order. Its time_entry.* and
+# project.* names are ours; screenshots, accepted invitations and removals never happen
+# here, so a subscription may name them and simply receives none.
+CLOCKEYE_EVENTS: tuple[str, ...] = (
+    "time_entry.created",
+    "time_entry.updated",
+    "time_entry.deleted",
+    "time_entry.started",
+    "time_entry.stopped",
+    "screenshot.captured",
+    "project.created",
+    "project.updated",
+    "project.deleted",
+    "user.invited",
+    "user.joined",
+    "user.removed",
+)
+NEVER_EMITTED: frozenset[str] = frozenset({"screenshot.captured", "user.joined", "user.removed"})
 
 # Sent to one subscription on request (POST /webhooks/:id/ping), never fanned out.
 DIRECT_ONLY: frozenset[str] = frozenset({"webhook.ping"})
 
 # What a webhook subscription may name in `events`.
-SUBSCRIBABLE: frozenset[str] = (EVENT_TYPES - DIRECT_ONLY) | ALIASES.keys()
+SUBSCRIBABLE: frozenset[str] = (EVENT_TYPES - DIRECT_ONLY) | ALIASES.keys() | NEVER_EMITTED

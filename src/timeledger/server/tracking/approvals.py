@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
+from timeledger.server.audit import trail
 from timeledger.server.core.actor import Actor, Role
 from timeledger.server.core.clock import utcnow
 from timeledger.server.core.errors import Conflict, NotFound, ValidationFailed
@@ -119,6 +120,7 @@ def _transition(
     reason: str | None = None,
 ) -> list[View]:
     now = utcnow()
+    before = [ledger.payload(row) for row in rows]
     for row in rows:
         problem = ledger.blocked(row)
         if problem is not None:
@@ -132,8 +134,11 @@ def _transition(
         elif status == "unsubmitted":
             row.approved_at = row.approved_by_id = None
     session.flush()
-    for row in rows:
-        emit(session, actor.account_id, f"{ledger.resource}.{action}", ledger.payload(row))
+    event = f"{ledger.resource}.{action}"
+    after = [ledger.payload(row) for row in rows]
+    for data in after:
+        emit(session, actor.account_id, event, data)
+    trail.record_many(session, actor, event, zip(rows, before, after, strict=True))
     return ledger.render(session, actor, rows)
 
 
@@ -196,3 +201,35 @@ def request_changes(session: Session, actor: Actor, request: ChangeRequest) -> l
 
 def unlock(session: Session, actor: Actor, selection: Selection) -> list[EntryView]:
     return unlock_rows(session, actor, TIME_ENTRIES, selection)
+
+
+# For review flows without a submit step (AlgaPSA's): a manager reviews entries in whatever
+# state they are, and entries not yet submitted are submitted first, by the reviewer, so the
+# log still shows every step.
+UNREVIEWED = ("unsubmitted", "rejected", "submitted")
+
+
+def _submitted_for_review(
+    session: Session, actor: Actor, selection: Selection, doing: str
+) -> list[TimeEntry]:
+    actor.require(Role.manager, doing)
+    settle_overdue(session, actor)
+    rows: list[TimeEntry] = _selected(session, actor, TIME_ENTRIES, selection, UNREVIEWED)
+    pending = [row for row in rows if row.approval_status != "submitted"]
+    if pending:
+        _transition(session, actor, TIME_ENTRIES, pending, "submitted", "submitted")
+    return rows
+
+
+def approve_unreviewed(session: Session, actor: Actor, selection: Selection) -> list[EntryView]:
+    rows = _submitted_for_review(session, actor, selection, "approving time")
+    return _transition(session, actor, TIME_ENTRIES, rows, "approved", "approved")
+
+
+def request_changes_to_unreviewed(
+    session: Session, actor: Actor, request: ChangeRequest
+) -> list[EntryView]:
+    rows = _submitted_for_review(session, actor, request, "requesting changes to time")
+    return _transition(
+        session, actor, TIME_ENTRIES, rows, "rejected", "changes_requested", reason=request.reason
+    )

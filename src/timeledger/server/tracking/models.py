@@ -5,7 +5,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, Uuid, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from timeledger.server.accounts.models import User
@@ -30,6 +41,27 @@ class Approvable:
     def approved_by_id(cls) -> Mapped[uuid.UUID | None]:  # noqa: N805 (the class)
         return mapped_column(Uuid, ForeignKey("users.id"))
 
+    @declared_attr
+    def invoice_id(cls) -> Mapped[uuid.UUID | None]:  # noqa: N805 (the class)
+        """The invoice that bills this row (set with is_billed; billing/tracked.py)."""
+        return mapped_column(Uuid, ForeignKey("invoices.id"), index=True)
+
+
+# Columns derived from the others (reports/derived.py): not part of an entry's events.
+FIGURE_COLUMNS = ("currency", "rounded_seconds", "billable_minor", "cost_minor")
+# Every column the reports read besides account and date, so their index covers them.
+FIGURES_INDEXED = (
+    "is_running",
+    "user_id",
+    "project_id",
+    "task_id",
+    "source",
+    "billable",
+    "is_billed",
+    "duration_seconds",
+    *FIGURE_COLUMNS,
+)
+
 
 class TimeEntry(Approvable, AccountScoped, Base):
     """Finished work or a running timer (is_running). Duration is stored in seconds; for a
@@ -53,6 +85,8 @@ class TimeEntry(Approvable, AccountScoped, Base):
             "ix_time_entries_account_project_date", "account_id", "project_id", "spent_date", "id"
         ),
         Index("ix_time_entries_account_date", "account_id", "spent_date", "id"),
+        # Covers what reports sum over a date range (reports/sql.py), so they never read rows.
+        Index("ix_time_entries_figures", "account_id", "spent_date", *FIGURES_INDEXED),
         Index("ix_time_entries_account_updated", "account_id", "updated_at"),
         Index("ix_time_entries_external_ref", "account_id", "external_ref_type", "external_ref_id"),
     )
@@ -68,12 +102,23 @@ class TimeEntry(Approvable, AccountScoped, Base):
     timer_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notes: Mapped[str | None] = mapped_column(Text)
     billable: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What to bill when less than the duration (AlgaPSA's billable_minutes); None bills it all.
+    billable_seconds: Mapped[int | None] = mapped_column(Integer)
     billable_rate: Mapped[Decimal | None] = mapped_column(Fixed(AMOUNT_SCALE))
     cost_rate: Mapped[Decimal | None] = mapped_column(Fixed(AMOUNT_SCALE))
     source: Mapped[str] = mapped_column(String(8), default="api")
+    # How a timer was started, in Temporal.ist's words (schemas.StartedVia); None when the
+    # client did not say.
+    started_via: Mapped[str | None] = mapped_column(String(16))
     meta: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONType)
     external_ref_type: Mapped[str | None] = mapped_column(String(64))
     external_ref_id: Mapped[str | None] = mapped_column(String(255))
+    # The billed figures of the finished time (duration_seconds), stored on every write by
+    # reports/derived.py so reports sum columns: as tracking/views.py computes them.
+    currency: Mapped[str] = mapped_column(String(3), default="")
+    rounded_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    billable_minor: Mapped[int] = mapped_column(BigInteger, default=0)  # 0 when not billed
+    cost_minor: Mapped[int] = mapped_column(BigInteger, default=0)  # 0 without a cost rate
 
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined", innerjoin=True)
     project: Mapped[Project] = relationship(lazy="joined", innerjoin=True)

@@ -1,7 +1,8 @@
 """Which rates a time entry snapshots when it is created or moved, by the project's bill_by:
 People -> the user's assignment rate, else the user's default, else the account default;
 Tasks -> the task assignment rate, else the task's default, else the account default;
-Project -> the project's rate; none -> not billable. The cost rate is the user's."""
+Project -> the project's rate, else its client's; none -> not billable. The cost rate is the
+user's."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def resolve(
     billable = project.is_billable and assignment.billable and project.bill_by != "none"
     rate: Decimal | None = None
     if project.bill_by == "Project":
-        rate = project.hourly_rate
+        rate = _first(project.hourly_rate, project.client.hourly_rate if project.client else None)
     elif project.bill_by == "Tasks":
         rate = _first(assignment.hourly_rate, task.default_hourly_rate, account_default)
     elif project.bill_by == "People":

@@ -10,10 +10,42 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
-from timeledger.server.core.fields import Command, LongText, Name, omitted
+from timeledger.server.core.fields import (
+    AwareDatetime,
+    Command,
+    LongText,
+    Name,
+    omitted,
+    trimmed,
+)
 from timeledger.server.tracking.timing import parse_hhmm
 
 Source = Literal["web", "cli", "api", "agent"]
+# How a timer was started, as Temporal.ist's clients say it.
+StartedVia = Literal[
+    "manual",
+    "client-file",
+    "client-manual",
+    "browser-url",
+    "browser-manual",
+    "cli-tui",
+    "cli-watch",
+    "api",
+]
+# What an entry's source implies when its client did not say how it was started.
+STARTED_VIA_OF_SOURCE: dict[str, StartedVia] = {
+    "web": "manual",
+    "cli": "cli-tui",
+    "api": "api",
+    "agent": "api",
+}
+
+
+def how_started(started_via: str | None, source: str) -> str:
+    """How a timer was started: as its client said, else what its source implies."""
+    return started_via or STARTED_VIA_OF_SOURCE.get(source, "api")
+
+
 ApprovalStatus = Literal["unsubmitted", "submitted", "approved", "rejected"]
 METADATA_MAX_BYTES = 4096
 BULK_MAX_ITEMS = 500
@@ -38,6 +70,7 @@ Metadata = Annotated[dict[str, Any], AfterValidator(_metadata_limit)]
 MetadataPatch = dict[str, Any]
 Clock = Annotated[str, StringConstraints(max_length=5), AfterValidator(_clock)]
 Hours = Annotated[Decimal, Field(ge=0, le=24)]
+BillableSeconds = Annotated[int, Field(ge=0, le=24 * 3600)]
 
 
 def _iso_date(value: Any) -> Any:
@@ -54,28 +87,39 @@ def _iso_date(value: Any) -> Any:
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 SpentDate = Annotated[date, BeforeValidator(_iso_date)]
-RefText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+RefText = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(trimmed)]
 
 
 class ExternalReference(Command):
     """A work item in another system this time is for, e.g. {"type": "ticket", "id": "tk_9"}."""
 
-    type: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    type: Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(trimmed)]
     id: RefText
 
 
 class TimeEntryCreate(Command):
-    project_id: str
-    task_id: str
-    spent_date: SpentDate
+    # Required on the native API. On the compatibility surfaces, without project_id the
+    # project whose code is the external reference's type; without task_id the project's
+    # only (or only default) task. See service.resolve_target.
+    project_id: str | None = None
+    task_id: str | None = None
+    # Required unless started_at gives it, or the entry is a timer starting today.
+    spent_date: SpentDate | None = None
     user_id: str | None = None
     hours: Hours | None = None
     is_running: bool = False
     started_time: Clock | None = None
     ended_time: Clock | None = None
+    # Instants, for callers that know them (the compatibility surfaces): instead of
+    # spent_date + started_time/ended_time, never together with the clock times.
+    started_at: AwareDatetime | None = None
+    ended_at: AwareDatetime | None = None
+    # Time to bill when it is less than the duration (AlgaPSA's billable_minutes).
+    billable_seconds: BillableSeconds | None = None
     notes: LongText | None = None
     billable: bool | None = None
     source: Source = "api"
+    started_via: StartedVia | None = None
     metadata: Metadata | None = None
     external_reference: ExternalReference | None = None
     replace_running: bool = False
@@ -89,6 +133,9 @@ class TimeEntryUpdate(Command):
     hours: Hours = omitted()
     started_time: Clock | None = None
     ended_time: Clock | None = None
+    started_at: AwareDatetime = omitted()
+    ended_at: AwareDatetime = omitted()
+    billable_seconds: BillableSeconds | None = None
     notes: LongText | None = None
     billable: bool = omitted()
     metadata: MetadataPatch | None = None
@@ -99,6 +146,8 @@ class TimeEntryUpdate(Command):
 
 class StopTimer(Command):
     notes: LongText | None = None
+    # When the work ended, if not now: not before the timer started, not in the future.
+    ended_at: AwareDatetime | None = None
 
 
 class RestartTimer(Command):
@@ -115,7 +164,9 @@ class Selection(Command):
 
 
 class ChangeRequest(Selection):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+    reason: Annotated[
+        str, StringConstraints(min_length=1, max_length=5000), AfterValidator(trimmed)
+    ]
 
 
 class TemplateCreate(Command):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, false, or_, select
@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from timeledger.server.accounts.models import Account, User
 from timeledger.server.accounts.service import get_account
 from timeledger.server.accounts.settings import AccountSettings
+from timeledger.server.audit import trail
+from timeledger.server.catalog import service as catalog
 from timeledger.server.catalog.models import Project, Task, TaskAssignment
 from timeledger.server.core.actor import Actor, Role
 from timeledger.server.core.clock import utcnow
@@ -23,10 +25,11 @@ from timeledger.server.core.ids import parse_id
 from timeledger.server.outbox.service import emit
 from timeledger.server.reports import derived
 from timeledger.server.tracking import rates
-from timeledger.server.tracking.models import Approvable, TimeEntry
+from timeledger.server.tracking.models import FIGURE_COLUMNS, Approvable, TimeEntry
 from timeledger.server.tracking.schemas import (
     METADATA_MAX_BYTES,
     EntryFilters,
+    ExternalReference,
     RestartTimer,
     StopTimer,
     TimeEntryCreate,
@@ -47,6 +50,12 @@ from timeledger.server.tracking.views import EntryView, Viewer, lock_reason
 # Wall-clock input has minute precision: a start "now" or hours that differ from the
 # started..ended span by less than this are the same thing.
 CLOCK_TOLERANCE = timedelta(seconds=60)
+# Instants clients may send (started_at, ended_at).
+EARLIEST_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_INSTANT = datetime(2200, 1, 1, tzinfo=UTC)
+# Keito's API (the native surface, and direct callers) names the project and task of every
+# entry; the compatibility surfaces' products point at work their own way (resolve_target).
+INFERS_WORK = frozenset({"algapsa", "clockeye", "temporalist"})
 
 
 @dataclass(frozen=True)
@@ -200,6 +209,55 @@ def resolve_work(session: Session, actor: Actor, project_id: str, task_id: str) 
     return Work(project, task, assignment)
 
 
+def resolve_target(
+    session: Session,
+    actor: Actor,
+    project_id: str | None,
+    task_id: str | None,
+    reference: ExternalReference | None,
+) -> Work:
+    """Where time goes when the caller names less than a project and a task (the
+    compatibility surfaces): a work item of type T goes to the active project whose code is
+    T, and a project's only active task (else its only default task) is the task."""
+    if actor.surface not in INFERS_WORK:
+        for name, value in (("project_id", project_id), ("task_id", task_id)):
+            if value is None:
+                raise ValidationFailed(f"{name} is required", field=name)
+    if project_id is None:
+        project = None
+        if reference is not None:
+            project = session.scalar(
+                scoped(Project, actor.account_id).where(
+                    Project.code == reference.type, Project.is_active
+                )
+            )
+        if project is None:
+            hint = f"; no active project has the code {reference.type!r}" if reference else ""
+            raise ValidationFailed(f"project_id is required{hint}", field="project_id")
+        project_id = str(project.id)
+    if task_id is None:
+        project = resolve_project(session, actor, project_id)
+        task_id = str(_only_task(session, actor, project))
+    return resolve_work(session, actor, project_id, task_id)
+
+
+def _only_task(session: Session, actor: Actor, project: Project) -> uuid.UUID:
+    tasks = session.scalars(
+        select(Task)
+        .join(TaskAssignment, TaskAssignment.task_id == Task.id)
+        .where(TaskAssignment.project_id == project.id, TaskAssignment.is_active, Task.is_active)
+    ).all()
+    if not tasks and not catalog.has_tasks(session, project):
+        return catalog.assign_general_task(session, actor, project).id
+    defaults = [task for task in tasks if task.is_default]
+    if len(tasks) == 1 or len(defaults) == 1:
+        return (tasks[0] if len(tasks) == 1 else defaults[0]).id
+    raise ValidationFailed(
+        f"task_id is required: project {project.name!r} has {len(tasks)} active tasks",
+        field="task_id",
+    )
+
+
 def _owned(session: Session, actor: Actor, model: type[Any], raw_id: str) -> Any:
     uid = parse_id(raw_id)
     row = session.get(model, uid) if uid else None
@@ -231,21 +289,29 @@ def _apply_rates(
 # --- timing ---------------------------------------------------------------------------------
 
 
-def _timer_start(view: Viewer, spent_date: date, started_time: str | None) -> datetime:
+def _timer_start(
+    view: Viewer,
+    spent_date: date | None,
+    started_time: str | None,
+    started_at: datetime | None = None,
+) -> datetime:
     """When a new timer starts: now, or a past moment if the account allows it."""
     now = view.now
-    if started_time is None and spent_date == local_date(now, view.zone):
+    today = local_date(now, view.zone)
+    if started_at is not None:
+        start, field = _instant(started_at, "started_at"), "started_at"
+    elif started_time is None and spent_date in (None, today):
         return now
-    clock = parse_hhmm(started_time) if started_time else now.astimezone(view.zone).time()
-    start = to_instant(spent_date, clock, view.zone)
-    if start > now + CLOCK_TOLERANCE:
+    else:
+        clock = parse_hhmm(started_time) if started_time else now.astimezone(view.zone).time()
+        start = to_instant(spent_date or today, clock, view.zone)
         field = "started_time" if started_time else "spent_date"
+    if start > now + CLOCK_TOLERANCE:
         raise ValidationFailed(f"{field}: a timer cannot start in the future", field=field)
     if start < now - CLOCK_TOLERANCE and not view.settings.allow_past_timer_starts:
-        field = "started_time" if started_time else "spent_date"
         raise ValidationFailed(
             f"{field}: this account does not allow timers that start in the past "
-            "(enable allow_past_timer_starts on the company, or omit started_time)",
+            f"(enable allow_past_timer_starts on the company, or omit {field})",
             field=field,
         )
     return min(start, now)
@@ -284,6 +350,71 @@ def _finished_span(
             field="ended_time",
         )
     return seconds, interval
+
+
+def _instant(value: datetime, field: str) -> datetime:
+    """An instant given by a client, in UTC and within the years time is tracked in (any
+    zone's local date of it, and an entry of 24 hours from it, are real dates)."""
+    if not EARLIEST_INSTANT <= value <= LATEST_INSTANT:
+        raise ValidationFailed(
+            f"{field} must be between {EARLIEST_INSTANT.year} and {LATEST_INSTANT.year - 1}",
+            field=field,
+        )
+    return value.astimezone(UTC)
+
+
+def _instant_span(
+    started_at: datetime | None, ended_at: datetime | None, hours: Any
+) -> tuple[int, Interval]:
+    """Duration and interval of a finished entry given as instants (ended_at, or hours)."""
+    if started_at is None:
+        raise ValidationFailed("ended_at requires started_at", field="ended_at")
+    start = _instant(started_at, "started_at")
+    if ended_at is None:
+        seconds = hours_to_seconds(hours) if hours is not None else 0
+        end = start + timedelta(seconds=seconds)
+    else:
+        end = _instant(ended_at, "ended_at")
+        if end < start:
+            raise ValidationFailed("ended_at must not be before started_at", field="ended_at")
+    interval = Interval(start, end)
+    if hours is not None and abs(hours_to_seconds(hours) - interval.seconds) > 60:
+        raise ValidationFailed(
+            f"hours ({hours}) does not match started_at-ended_at "
+            f"({interval.seconds / 3600:.2f} h); send one or the other",
+            field="hours",
+        )
+    if interval.seconds > MAX_ENTRY_SECONDS:
+        raise ValidationFailed(
+            f"ended_at: an entry may not exceed 24 hours ({interval.seconds / 3600:.2f} h)",
+            field="ended_at",
+        )
+    return interval.seconds, interval
+
+
+def _one_way_of_timing(given: set[str]) -> None:
+    """Instants or wall-clock times, not both."""
+    if {"started_at", "ended_at"} & given and {"started_time", "ended_time"} & given:
+        raise ValidationFailed(
+            "send started_at/ended_at or started_time/ended_time, not both", field="started_at"
+        )
+
+
+def _check_billable(entry: TimeEntry) -> None:
+    """The billable part of an entry is known once it stops and is at most its duration."""
+    if entry.billable_seconds is None:
+        return
+    if entry.is_running:
+        raise ValidationFailed(
+            "a running timer has no billable time yet; set it once stopped",
+            field="billable_seconds",
+        )
+    if entry.billable_seconds > entry.duration_seconds:
+        raise ValidationFailed(
+            f"billable_seconds ({entry.billable_seconds // 60} min) may not exceed the "
+            f"entry's duration ({entry.duration_seconds // 60} min)",
+            field="billable_seconds",
+        )
 
 
 def _overlap_warnings(session: Session, view: Viewer, entry: TimeEntry) -> tuple[str, ...]:
@@ -329,26 +460,41 @@ def _overlap_warnings(session: Session, view: Viewer, entry: TimeEntry) -> tuple
 # --- timers ---------------------------------------------------------------------------------
 
 
-def _stop(session: Session, entry: TimeEntry, at: datetime, *, auto: bool = False) -> None:
+def _stop(
+    session: Session,
+    actor: Actor | None,
+    entry: TimeEntry,
+    at: datetime,
+    *,
+    auto: bool = False,
+    notes: str | None = None,
+) -> None:
+    """Stop a running timer at `at`; `actor` None: the auto-stop rule did it (the system)."""
     assert entry.timer_started_at is not None
+    before = payload(entry)
+    if notes is not None:
+        entry.notes = notes
     entry.duration_seconds += max(0, int((at - entry.timer_started_at).total_seconds()))
     entry.ended_at = at
     entry.is_running = False
     entry.timer_started_at = None
     session.flush()
-    emit(session, entry.account_id, "time_entry.stopped", {**payload(entry), "auto_stopped": auto})
-    derived.entry_written(session, entry)
+    after = payload(entry)
+    emit(session, entry.account_id, "time_entry.stopped", {**after, "auto_stopped": auto})
+    trail.record(session, actor, "time_entry.stopped", entry, before, after)
+    derived.entry_written(session, actor, entry)
 
 
 def _settle_overdue(session: Session, view: Viewer, entry: TimeEntry) -> None:
     """Persist the auto-stop of a forgotten timer before anything else changes it."""
     overdue = view.overdue(entry)
     if overdue is not None:
-        _stop(session, entry, overdue.stop_at, auto=True)
+        _stop(session, None, entry, overdue.stop_at, auto=True)
 
 
 def _make_room_for_timer(
     session: Session,
+    actor: Actor,
     view: Viewer,
     user_id: uuid.UUID,
     replace_running: bool,
@@ -369,7 +515,7 @@ def _make_room_for_timer(
             "or send replace_running: true",
             code="timer_running",
         )
-    _stop(session, running, view.now)
+    _stop(session, actor, running, view.now)
 
 
 def _flush_running(session: Session, entry: TimeEntry) -> None:
@@ -387,10 +533,38 @@ def stop_entry(session: Session, actor: Actor, entry_id: str, command: StopTimer
     _settle_overdue(session, view, entry)
     if not entry.is_running:
         raise Conflict("time entry is not running", code="not_running")
-    if command.notes is not None:
-        entry.notes = command.notes
-    _stop(session, entry, view.now)
+    at = view.now
+    if command.ended_at is not None:
+        assert entry.timer_started_at is not None
+        if command.ended_at < entry.timer_started_at:
+            raise ValidationFailed(
+                "ended_at must not be before the timer started", field="ended_at"
+            )
+        if command.ended_at > view.now + CLOCK_TOLERANCE:
+            raise ValidationFailed("ended_at: a timer cannot stop in the future", field="ended_at")
+        at = min(command.ended_at.astimezone(UTC), view.now)
+    _stop(session, actor, entry, at, notes=command.notes)
     return view.view(entry)
+
+
+def current_timer(session: Session, actor: Actor) -> EntryView | None:
+    """The caller's running timer (there is at most one per user), or None."""
+    view = viewer(session, actor)
+    entry = session.scalar(
+        visible_entries(actor).where(TimeEntry.user_id == actor.user_id, TimeEntry.is_running)
+    )
+    if entry is None or view.overdue(entry) is not None:
+        return None
+    return view.view(entry)
+
+
+def stop_current_timer(session: Session, actor: Actor, command: StopTimer) -> EntryView:
+    """Stop the caller's running timer, whichever surface started it."""
+    running = current_timer(session, actor)
+    if running is None:
+        settle_overdue(session, actor)
+        raise Conflict("no timer is running", code="not_running")
+    return stop_entry(session, actor, str(running.entry.id), command)
 
 
 def restart_entry(
@@ -402,15 +576,18 @@ def restart_entry(
     if entry.is_running:
         raise Conflict("time entry is already running", code="already_running")
     ensure_unlocked(entry)
-    _make_room_for_timer(session, view, entry.user_id, command.replace_running)
+    _make_room_for_timer(session, actor, view, entry.user_id, command.replace_running)
+    before = payload(entry)
     entry.is_running = True
     entry.timer_started_at = view.now
     entry.ended_at = None
     if entry.started_at is None:
         entry.started_at = view.now
     _flush_running(session, entry)
-    emit(session, entry.account_id, "time_entry.started", payload(entry))
-    derived.entry_written(session, entry)
+    after = payload(entry)
+    emit(session, entry.account_id, "time_entry.started", after)
+    trail.record(session, actor, "time_entry.started", entry, before, after)
+    derived.entry_written(session, actor, entry)
     return view.view(entry)
 
 
@@ -436,7 +613,7 @@ def stop_overdue_timers(session: Session, now: datetime | None = None) -> int:
             view = accounts[entry.account_id] = Viewer(get_account(session, entry.account_id), now)
         overdue = view.overdue(entry)
         if overdue is not None:
-            _stop(session, entry, overdue.stop_at, auto=True)
+            _stop(session, None, entry, overdue.stop_at, auto=True)
             stopped += 1
     return stopped
 
@@ -445,9 +622,13 @@ def stop_overdue_timers(session: Session, now: datetime | None = None) -> int:
 
 
 def payload(entry: TimeEntry) -> dict[str, Any]:
-    """An entry as event data: its columns, with metadata under its wire name."""
+    """An entry as event data: its columns but the derived figures, with metadata under its
+    wire name, and its project's name (receivers such as Temporal.ist's show it)."""
     data = snapshot(entry)
     data["metadata"] = data.pop("meta")
+    data["project_name"] = entry.project.name
+    for name in FIGURE_COLUMNS:
+        data.pop(name)
     return data
 
 
@@ -460,8 +641,11 @@ def ensure_unlocked(row: Approvable, what: str = "time entry") -> None:
 
 def create_entry(session: Session, actor: Actor, command: TimeEntryCreate) -> EntryView:
     view = viewer(session, actor)
+    _one_way_of_timing(command.model_fields_set)
     user = resolve_user(session, actor, command.user_id)
-    work = resolve_work(session, actor, command.project_id, command.task_id)
+    work = resolve_target(
+        session, actor, command.project_id, command.task_id, command.external_reference
+    )
     entry = TimeEntry(
         account_id=actor.account_id,
         user_id=user.id,
@@ -469,6 +653,7 @@ def create_entry(session: Session, actor: Actor, command: TimeEntryCreate) -> En
         task_id=work.task.id,
         notes=command.notes,
         source=command.source,
+        started_via=command.started_via,
         meta=command.metadata,
         approval_status="unsubmitted",
         is_billed=False,
@@ -483,32 +668,50 @@ def create_entry(session: Session, actor: Actor, command: TimeEntryCreate) -> En
             raise ValidationFailed(
                 "a running timer measures its own time; omit hours", field="hours"
             )
-        if command.ended_time is not None:
-            raise ValidationFailed("a running timer has no ended_time yet", field="ended_time")
-        start = _timer_start(view, command.spent_date, command.started_time)
+        if command.ended_time is not None or command.ended_at is not None:
+            field = "ended_time" if command.ended_time is not None else "ended_at"
+            raise ValidationFailed(f"a running timer has no {field} yet", field=field)
+        if command.billable_seconds is not None:
+            raise ValidationFailed(
+                "a running timer has no billable time yet; set it once stopped",
+                field="billable_seconds",
+            )
+        start = _timer_start(view, command.spent_date, command.started_time, command.started_at)
         entry.spent_date = local_date(start, view.zone)
         entry.started_at = entry.timer_started_at = start
         entry.duration_seconds = 0
         entry.is_running = True
-        _make_room_for_timer(session, view, user.id, command.replace_running)
+        _make_room_for_timer(session, actor, view, user.id, command.replace_running)
         session.add(entry)
         _flush_running(session, entry)
     else:
-        seconds, interval = _finished_span(
-            view, command.spent_date, command.hours, command.started_time, command.ended_time
-        )
-        entry.spent_date = command.spent_date
+        interval: Interval | None
+        if command.started_at is not None or command.ended_at is not None:
+            seconds, interval = _instant_span(command.started_at, command.ended_at, command.hours)
+            spent_date = command.spent_date or local_date(interval.start, view.zone)
+        elif command.spent_date is None:
+            raise ValidationFailed("spent_date is required", field="spent_date")
+        else:
+            spent_date = command.spent_date
+            seconds, interval = _finished_span(
+                view, spent_date, command.hours, command.started_time, command.ended_time
+            )
+        entry.spent_date = spent_date
         entry.duration_seconds = seconds
         entry.is_running = False
+        entry.billable_seconds = command.billable_seconds
+        _check_billable(entry)
         if interval is not None:
             entry.started_at, entry.ended_at = interval.start, interval.end
         session.add(entry)
         session.flush()
     warnings = _overlap_warnings(session, view, entry)
-    emit(session, actor.account_id, "time_entry.created", payload(entry))
+    data = payload(entry)
+    emit(session, actor.account_id, "time_entry.created", data)
+    trail.record(session, actor, "time_entry.created", entry, None, data)
     if entry.is_running:
-        emit(session, actor.account_id, "time_entry.started", payload(entry))
-    derived.entry_written(session, entry, new=True)
+        emit(session, actor.account_id, "time_entry.started", data)
+    derived.entry_written(session, actor, entry, new=True)
     return view.view(entry, warnings)
 
 
@@ -523,8 +726,12 @@ def update_entry(
     if "source" in changes and changes.pop("source") != entry.source:
         raise ValidationFailed("source cannot change after the entry is created", field="source")
     before = payload(entry)
+    _one_way_of_timing(set(changes))
     _move(session, actor, view, entry, changes)
     _retime(view, entry, changes)
+    if "billable_seconds" in changes:
+        entry.billable_seconds = changes["billable_seconds"]
+    _check_billable(entry)
     if "notes" in changes:
         entry.notes = changes["notes"]
     if "metadata" in changes:
@@ -539,7 +746,8 @@ def update_entry(
     changed = sorted(k for k in after if after[k] != before.get(k) and k != "updated_at")
     if changed:
         emit(session, actor.account_id, "time_entry.updated", {**after, "changed_fields": changed})
-        derived.entry_written(session, entry, before=before)
+        trail.record(session, actor, "time_entry.updated", entry, before, after)
+        derived.entry_written(session, actor, entry, before=before)
     return view.view(entry, warnings)
 
 
@@ -557,7 +765,7 @@ def _move(
             changes.get("task_id", str(entry.task_id)),
         )
         if entry.is_running and user.id != entry.user_id:
-            _make_room_for_timer(session, view, user.id, replace_running=False)
+            _make_room_for_timer(session, actor, view, user.id, replace_running=False)
         entry.user, entry.project, entry.task = user, work.project, work.task
         entry.user_id, entry.project_id, entry.task_id = user.id, work.project.id, work.task.id
         _apply_rates(session, entry, work, user, view.account, changes.get("billable"))
@@ -567,6 +775,9 @@ def _move(
 
 def _retime(view: Viewer, entry: TimeEntry, changes: dict[str, Any]) -> None:
     """Recompute date, clock times and duration from what changed and what was there."""
+    if {"started_at", "ended_at"} & changes.keys():
+        _retime_instants(view, entry, changes)
+        return
     timing = {"spent_date", "hours", "started_time", "ended_time"} & changes.keys()
     if not timing:
         return
@@ -600,6 +811,28 @@ def _retime(view: Viewer, entry: TimeEntry, changes: dict[str, Any]) -> None:
     entry.ended_at = interval.end if interval else None
 
 
+def _retime_instants(view: Viewer, entry: TimeEntry, changes: dict[str, Any]) -> None:
+    if entry.is_running:
+        if "ended_at" in changes or "hours" in changes:
+            field = "ended_at" if "ended_at" in changes else "hours"
+            raise ValidationFailed(
+                f"{field}: a running timer measures its own time; stop it first", field=field
+            )
+        start = _timer_start(view, None, None, changes["started_at"])
+        entry.started_at = entry.timer_started_at = start
+        entry.spent_date = local_date(start, view.zone)
+        return
+    ended = entry.ended_at if "hours" not in changes else None  # new hours move the end
+    seconds, interval = _instant_span(
+        changes.get("started_at", entry.started_at),
+        changes.get("ended_at", ended),
+        changes.get("hours"),
+    )
+    entry.spent_date = changes.get("spent_date", local_date(interval.start, view.zone))
+    entry.duration_seconds = seconds
+    entry.started_at, entry.ended_at = interval.start, interval.end
+
+
 def merge_metadata(
     current: dict[str, Any] | None, patch: dict[str, Any] | None
 ) -> dict[str, Any] | None:
@@ -631,7 +864,8 @@ def delete_entry(session: Session, actor: Actor, entry_id: str) -> None:
     entry = find_entry(session, actor, entry_id)
     ensure_unlocked(entry)
     data = payload(entry)
-    derived.entry_deleting(session, entry)
+    derived.entry_deleting(session, actor, entry)
     session.delete(entry)
     session.flush()
     emit(session, actor.account_id, "time_entry.deleted", data)
+    trail.record(session, actor, "time_entry.deleted", entry, data, None)

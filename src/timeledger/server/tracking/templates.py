@@ -78,20 +78,20 @@ def create_template(session: Session, actor: Actor, command: TemplateCreate) -> 
     row = TimeEntryTemplate(
         account_id=actor.account_id, user_id=actor.user_id, **_values(session, actor, command)
     )
-    return create_and_emit(session, row, RESOURCE)
+    return create_and_emit(session, actor, row, RESOURCE)
 
 
 def update_template(
     session: Session, actor: Actor, template_id: str, command: TemplateUpdate
 ) -> TimeEntryTemplate:
     row = get_template(session, actor, template_id)
-    updated = update_and_emit(session, row, _values(session, actor, command, row), RESOURCE)
+    updated = update_and_emit(session, actor, row, _values(session, actor, command, row), RESOURCE)
     session.refresh(updated, ["project", "task"])
     return updated
 
 
 def delete_template(session: Session, actor: Actor, template_id: str) -> None:
-    delete_and_emit(session, get_template(session, actor, template_id), RESOURCE)
+    delete_and_emit(session, actor, get_template(session, actor, template_id), RESOURCE)
 
 
 def create_from_template(

@@ -26,6 +26,7 @@ from timeledger.server.core.ids import new_id
 from timeledger.server.outbox.events import ALIASES
 from timeledger.server.outbox.models import OutboxEvent
 from timeledger.server.outbox.service import emit
+from timeledger.server.webhooks import formats
 from timeledger.server.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from timeledger.server.webhooks.schemas import ALL_EVENTS
 from timeledger.server.webhooks.service import deactivate, public_view, signing_keys
@@ -66,6 +67,7 @@ class Job:
     scheme: str
     keys: tuple[str, ...]
     body: bytes
+    event_type: str  # as delivered: the event's own name or the alias subscribed to
 
 
 @dataclass(frozen=True)
@@ -98,14 +100,22 @@ def envelope(
     account_id: uuid.UUID,
     created_at: datetime,
     data: dict[str, Any],
+    scheme: str = "standard",
+    *,
+    delivery_id: uuid.UUID | None = None,
 ) -> bytes:
-    body = {
-        "id": str(event_id),
-        "type": event_type,
-        "created_at": created_at.isoformat().replace("+00:00", "Z"),
-        "account_id": str(account_id),
-        "data": data,
-    }
+    """The delivery's body: a compatibility surface's own shape (formats.SHAPES), else ours."""
+    shape = formats.SHAPES.get(scheme)
+    if shape is not None:
+        body = shape(event_type, event_id, created_at, data, delivery_id or event_id)
+    else:
+        body = {
+            "id": str(event_id),
+            "type": event_type,
+            "created_at": created_at.isoformat().replace("+00:00", "Z"),
+            "account_id": str(account_id),
+            "data": data,
+        }
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -185,9 +195,28 @@ def claim(session: Session, *, limit: int, lease: timedelta) -> list[Job]:
     for row in rows:
         sub = row.WebhookSubscription
         if sub.is_active:
-            body = envelope(row.event_type, row.event_id, row.account_id, row.created_at, row.data)
+            body = envelope(
+                row.event_type,
+                row.event_id,
+                row.account_id,
+                row.created_at,
+                row.data,
+                sub.scheme,
+                delivery_id=row.id,
+            )
             keys = tuple(signing_keys(sub, now))
-            jobs.append(Job(row.id, row.subscription_id, token, sub.url, sub.scheme, keys, body))
+            jobs.append(
+                Job(
+                    row.id,
+                    row.subscription_id,
+                    token,
+                    sub.url,
+                    sub.scheme,
+                    keys,
+                    body,
+                    row.event_type,
+                )
+            )
     _set(session, [job.delivery_id for job in jobs], next_attempt_at=now + lease, claim_token=token)
     _set(session, parked, next_attempt_at=None)
     return jobs

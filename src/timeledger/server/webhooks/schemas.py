@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
-from timeledger.server.core.fields import Command, ShortText, omitted
+from timeledger.server.core.fields import Command, ShortText, omitted, trimmed
 from timeledger.server.outbox.events import SUBSCRIBABLE
 
 ALL_EVENTS = "*"
@@ -49,7 +49,7 @@ EventNames = Annotated[
     ),
     AfterValidator(_event_names),
 ]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
+Url = Annotated[str, StringConstraints(min_length=1, max_length=2048), AfterValidator(trimmed)]
 
 
 class WebhookCreate(Command):

@@ -62,6 +62,9 @@ def _clockeye(keys: Sequence[str], message_id: str, timestamp: int, body: bytes)
 class Scheme:
     new_secret: Callable[[], str]
     headers: Callable[[Sequence[str], str, int, bytes], Headers]
+    # How the product's own deliveries introduce themselves, if receivers look for it.
+    user_agent: str | None = None
+    event_header: str | None = None
 
 
 SCHEMES: dict[str, Scheme] = {
@@ -69,7 +72,12 @@ SCHEMES: dict[str, Scheme] = {
         new_secret=lambda: STANDARD_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode(),
         headers=_standard,
     ),
-    "temporalist": Scheme(new_secret=lambda: secrets.token_hex(32), headers=_temporalist),
+    "temporalist": Scheme(
+        new_secret=lambda: secrets.token_hex(32),
+        headers=_temporalist,
+        user_agent="Temporalist-Webhook/1.0",
+        event_header="X-Temporalist-Event",
+    ),
     "clockeye": Scheme(new_secret=lambda: secrets.token_hex(32), headers=_clockeye),
 }
 
@@ -77,6 +85,17 @@ SCHEMES: dict[str, Scheme] = {
 def new_secret(scheme: str) -> str:
     """A fresh signing secret in the scheme's format, from 32 random bytes."""
     return SCHEMES[scheme].new_secret()
+
+
+def announce(scheme: str, event_type: str) -> Headers:
+    """The scheme's User-Agent and event-name header, where it has them."""
+    spec = SCHEMES[scheme]
+    headers: Headers = {}
+    if spec.user_agent is not None:
+        headers["User-Agent"] = spec.user_agent
+    if spec.event_header is not None:
+        headers[spec.event_header] = event_type
+    return headers
 
 
 def sign(scheme: str, keys: Sequence[str], message_id: str, timestamp: int, body: bytes) -> Headers:

@@ -179,6 +179,7 @@ class Sender:
             "Content-Type": "application/json",
             "Content-Length": str(len(job.body)),
             "User-Agent": USER_AGENT,
+            **signing.announce(job.scheme, job.event_type),
             **signing.sign(job.scheme, job.keys, str(job.delivery_id), timestamp, job.body),
         }
         phase = self._timeout
