@@ -176,7 +176,9 @@ def tenant(engine: str) -> Iterator[Tenant]:
         db = Database(Settings(database_url=url, webhooks_in_process=False))
         try:
             with db.transaction(write=True) as session:
-                new = init_account(session, AccountCreate(name="Bench"), "owner@bench.example")
+                new = init_account(
+                    session, AccountCreate(name="Bench", plan="enterprise"), "owner@bench.example"
+                )
             yield Tenant(db, new.token)
         finally:
             db.dispose()

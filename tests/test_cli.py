@@ -56,6 +56,15 @@ def test_init_creates_a_working_write_key(cli_env, http):
     assert http.post("/api/v2/clients", json={"name": "Acme"}, headers=headers).status_code == 201
 
 
+def test_init_gives_the_account_the_default_plan(cli_env, http, monkeypatch):
+    monkeypatch.setenv("TIMELEDGER_DEFAULT_PLAN", "free")
+    created = run("init", "--account", "Initech", "--email", "boss@initech.example")
+    response = http.get(
+        "/api/v2/users/me", headers={"Authorization": f"Bearer {created['api_key']}"}
+    )
+    assert response.headers["x-ratelimit-limit"] == "100"  # the free plan's hourly quota
+
+
 def test_init_rejects_bad_input_and_writes_nothing(cli_env, http):
     result = runner.invoke(
         cli, ["init", "--account", "X", "--email", "a@b.co", "--timezone", "Mars/Olympus"]

@@ -96,11 +96,6 @@ def test_retry_after_is_honoured_and_reported(account, proxy):
     assert (limited.value.status, limited.value.retry_after) == (429, 7.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the server does not honour Idempotency-Key yet: a POST whose answer was lost "
-    "after the server applied it is applied again when retried",
-)
 def test_a_create_whose_answer_was_lost_is_not_applied_twice(db, account, proxy):
     proxy.plan("POST", ENTRIES, AFTER(502))
     with account.client(base_url=proxy.url, backoff=0.01) as client:

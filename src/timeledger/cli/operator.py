@@ -72,9 +72,12 @@ def _created(new: bootstrap.NewAccount) -> dict[str, Any]:
 
 
 def init(*, account: str, email: str, timezone: str, currency: str) -> dict[str, Any]:
-    apply_migrations()
-    with _transaction() as session:
-        command = AccountCreate(name=account, timezone=timezone, currency=currency)
+    settings = _settings()
+    apply_migrations(settings)
+    with _transaction(settings) as session:
+        command = AccountCreate(
+            name=account, timezone=timezone, currency=currency, plan=settings.default_plan
+        )
         return _created(bootstrap.init_account(session, command, email))
 
 
@@ -131,7 +134,7 @@ def revoke_key(*, key_id: str) -> dict[str, Any]:
         key = keys.find_key(session, key_id)
         if key is None:
             raise DomainError(f"no API key {key_id}")
-        return _key_row(keys.revoke(session, key))
+        return _key_row(keys.revoke(session, None, key))
 
 
 def serve(
@@ -219,7 +222,7 @@ def _bootstrap_if_empty(settings: Settings, as_json: bool) -> None:
     with _transaction(settings) as session:
         if bootstrap.has_accounts(session):
             return
-        command = AccountCreate(name="My company")
+        command = AccountCreate(name="My company", plan=settings.default_plan)
         created = _created(bootstrap.init_account(session, command, "owner@timeledger.local"))
     _say(
         as_json,

@@ -3,29 +3,59 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from starlette.routing import Match, Mount
+from starlette.types import ASGIApp, Scope
 
 from timeledger import __version__
 from timeledger.server import background
 from timeledger.server.config import Settings
 from timeledger.server.db import Database
-from timeledger.server.limits import BodySizeLimit, ConcurrencyLimit, ResponseHeaders
+from timeledger.server.limits import ResponseHeaders
+from timeledger.server.protection.stack import Protection
+from timeledger.server.surfaces import algapsa, clockeye
+from timeledger.server.surfaces.algapsa.errors import render_error as algapsa_error
+from timeledger.server.surfaces.clockeye.errors import render_error as clockeye_error
 from timeledger.server.surfaces.native import API_VERSION_HEADER, create_native_app
 from timeledger.server.surfaces.native import BODY_LIMITS as NATIVE_BODY_LIMITS
 from timeledger.server.surfaces.native import PREFIX as NATIVE_PREFIX
+from timeledger.server.surfaces.native.errors import render_error as native_error
+from timeledger.server.surfaces.temporalist import PREFIX as TEMPORALIST_PREFIX
+from timeledger.server.surfaces.temporalist import create_temporalist_app
+from timeledger.server.surfaces.temporalist.errors import render_error as temporalist_error
 from timeledger.server.worker.dispatcher import InProcessDispatcher
 
 THREAD_HEADROOM = 16
 
 
+class SurfaceMount(Mount):
+    """Where a surface is mounted. Unlike Starlette's Mount it takes a path with a newline (an
+    id such as `a%0Ab`: Starlette's `.*` stops at it, and the server's own 404 answered instead
+    of the surface's) and its bare prefix (AlgaPSA lists and creates entries at
+    /api/v1/time-entries itself, which a plain Mount only matches with a trailing slash)."""
+
+    def __init__(self, path: str, app: ASGIApp) -> None:
+        super().__init__(path, app=app)
+        self.path_regex = re.compile(self.path_regex.pattern, re.DOTALL)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and scope["path"] == self.path:
+            scope = {**scope, "path": self.path + "/", "raw_path": (self.path + "/").encode()}
+            match, child = super().matches(scope)
+            return match, {**child, "path": scope["path"], "raw_path": scope["raw_path"]}
+        return super().matches(scope)
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     database = database or Database(settings)
+    protection = Protection(settings, database)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -45,6 +75,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         if jobs is not None:
             jobs.cancel()
         await anyio.to_thread.run_sync(dispatcher.stop)
+        await protection.aclose()
         database.dispose()
 
     app = FastAPI(
@@ -72,9 +103,25 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     native = create_native_app()
     native.state.database = database
     native.state.settings = settings
-    app.mount(
-        NATIVE_PREFIX,
-        ConcurrencyLimit(ResponseHeaders(native, [API_VERSION_HEADER]), settings.max_concurrency),
+    # Every surface is mounted behind the same protection, answering in its own format.
+    native_app = ResponseHeaders(native, [API_VERSION_HEADER])
+    mounts = app.router.routes
+    mounts.append(
+        SurfaceMount(NATIVE_PREFIX, protection.wrap(native_app, native_error, NATIVE_BODY_LIMITS))
     )
-    app.add_middleware(BodySizeLimit, path_limits=NATIVE_BODY_LIMITS)
+    # AlgaPSA's /api/v1/time-entries, the bare prefix included (its list and create route).
+    alga = algapsa.create_algapsa_app()
+    alga.state.database = database
+    alga.state.settings = settings
+    mounts.append(SurfaceMount(algapsa.PREFIX, protection.wrap(alga, algapsa_error)))
+    # Temporal.ist owns the rest of /api/v1: mounted after AlgaPSA's /api/v1/time-entries.
+    temporalist = create_temporalist_app()
+    temporalist.state.database = database
+    temporalist.state.settings = settings
+    mounts.append(SurfaceMount(TEMPORALIST_PREFIX, protection.wrap(temporalist, temporalist_error)))
+    # ClockEye takes whatever else is under /api, so it is mounted last.
+    clock_eye = clockeye.create_clockeye_app()
+    clock_eye.state.database = database
+    clock_eye.state.settings = settings
+    mounts.append(SurfaceMount(clockeye.PREFIX, protection.wrap(clock_eye, clockeye_error)))
     return app

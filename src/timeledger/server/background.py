@@ -11,12 +11,16 @@ import anyio.to_thread
 from sqlalchemy.orm import Session
 
 from timeledger.server.db import Database
+from timeledger.server.protection.idempotency import prune_expired
 from timeledger.server.tracking.service import stop_overdue_timers
 
 log = logging.getLogger("timeledger.background")
 
 Job = Callable[[Session], int]
-JOBS: tuple[tuple[str, Job], ...] = (("stop forgotten timers", stop_overdue_timers),)
+JOBS: tuple[tuple[str, Job], ...] = (
+    ("stop forgotten timers", stop_overdue_timers),
+    ("forget expired idempotency keys", prune_expired),
+)
 
 
 def run_jobs_once(database: Database) -> None:

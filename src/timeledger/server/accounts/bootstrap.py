@@ -22,7 +22,9 @@ class NewAccount:
 def init_account(session: Session, command: AccountCreate, owner_email: str) -> NewAccount:
     account = service.create_account(session, command)
     owner = service.create_owner(session, account, owner_email)
-    minted = keys.mint(session, account_id=account.id, user=owner, name="first key", scope="write")
+    minted = keys.mint(
+        session, None, account_id=account.id, user=owner, name="first key", scope="write"
+    )
     return NewAccount(account=account, owner=owner, token=minted.token)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from timeledger.server.accounts.models import Account, ApiKey, User
 from timeledger.server.accounts.schemas import ApiKeyCreate
 from timeledger.server.accounts.service import get_user
+from timeledger.server.audit import trail
 from timeledger.server.core.actor import Actor, Role
 from timeledger.server.core.clock import utcnow
 from timeledger.server.core.crud import Page, get_scoped, paginate, scoped, snapshot
@@ -65,6 +66,7 @@ def _hash(secret: str) -> str:
 
 def mint(
     session: Session,
+    actor: Actor | None,
     *,
     account_id: uuid.UUID,
     user: User,
@@ -85,7 +87,9 @@ def mint(
     )
     session.add(key)
     session.flush()
-    emit(session, account_id, "api_key.created", public_view(key))
+    data = public_view(key)
+    emit(session, account_id, "api_key.created", data)
+    trail.record(session, actor, "api_key.created", key, None, data)
     return MintedKey(key=key, token=f"{TOKEN_PREFIX}_{key_id}_{secret}")
 
 
@@ -115,6 +119,7 @@ def create_key(session: Session, actor: Actor, command: ApiKeyCreate) -> MintedK
         raise ValidationFailed("expires_at must be in the future", field="expires_at")
     return mint(
         session,
+        actor,
         account_id=actor.account_id,
         user=user,
         name=command.name,
@@ -142,15 +147,19 @@ def revoke_key(session: Session, actor: Actor, key_id: str) -> ApiKey:
             f"revoking a key of a user with the {key.user.role} role requires that role; "
             f"you are a {actor.role.name}"
         )
-    return revoke(session, key)
+    return revoke(session, actor, key)
 
 
-def revoke(session: Session, key: ApiKey) -> ApiKey:
-    """Revoke a key; the webhook subscriptions it created go with it."""
+def revoke(session: Session, actor: Actor | None, key: ApiKey) -> ApiKey:
+    """Revoke a key; the webhook subscriptions it created go with it. `actor` None: an
+    operator command (recorded as the system)."""
     if key.revoked_at is None:
+        before = public_view(key)
         key.revoked_at = utcnow()
         session.flush()
-        emit(session, key.account_id, "api_key.revoked", public_view(key))
+        after = public_view(key)
+        emit(session, key.account_id, "api_key.revoked", after)
+        trail.record(session, actor, "api_key.revoked", key, before, after)
         webhooks.remove_for_key(session, key.account_id, key.id)
     return key
 
@@ -172,20 +181,40 @@ _KEY_LOOKUP = (
 )
 
 
+def split_token(token: str) -> tuple[str, str] | None:
+    """(key id, secret) of a well-formed token, else None."""
+    prefix, _, rest = token.partition("_")
+    key_id, _, secret = rest.partition("_")
+    if prefix != TOKEN_PREFIX or not key_id or not secret or len(key_id) > 32:
+        return None
+    return key_id, secret
+
+
+def lookup(session: Session, key_id: str) -> tuple[ApiKey, User, Account] | None:
+    """A key with its user and account, by the key id of a token."""
+    row = session.execute(_KEY_LOOKUP, {"key_id": key_id}).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def secret_matches(secret_hash: str | None, secret: str) -> bool:
+    """Constant time; compares even without a stored hash, so timing does not reveal which
+    key ids exist."""
+    return hmac.compare_digest(secret_hash or _hash(""), _hash(secret)) and bool(secret_hash)
+
+
 def authenticate(session: Session, token: str | None, *, surface: str = "api") -> Authenticated:
     """The caller behind a token, or NotAuthenticated with the reason."""
     if not token:
         raise NotAuthenticated(
             "missing API key: send Authorization: Bearer <key>", code="missing_token"
         )
-    prefix, _, rest = token.partition("_")
-    key_id, _, secret = rest.partition("_")
-    if prefix != TOKEN_PREFIX or not key_id or not secret or len(key_id) > 32:
+    parts = split_token(token)
+    if parts is None:
         raise NotAuthenticated("the API key is malformed")
-    row = session.execute(_KEY_LOOKUP, {"key_id": key_id}).one_or_none()
-    # Compare even when no row matched, so timing does not reveal which key ids exist.
-    expected = row[0].secret_hash if row is not None else _hash("")
-    if not hmac.compare_digest(expected, _hash(secret)) or row is None:
+    key_id, secret = parts
+    row = lookup(session, key_id)
+    matches = secret_matches(row[0].secret_hash if row is not None else None, secret)
+    if row is None or not matches:
         raise NotAuthenticated("the API key is invalid")
     key, user, account = row
     if key.revoked_at is not None:

@@ -22,6 +22,8 @@ class Account(IdMixin, TimestampMixin, Base):
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     week_start_day: Mapped[str] = mapped_column(String(9), default="Monday")
     plan: Mapped[str] = mapped_column(String(16), default="pro")
+    # Requests per hour per API key when not the plan's (accounts/plans.py); operators only.
+    rate_limit_per_hour: Mapped[int | None] = mapped_column(Integer)
     settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
 

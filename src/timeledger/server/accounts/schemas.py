@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
+from timeledger.server.billing.numbering import check_format
 from timeledger.server.core.fields import (
     AwareDatetime,
     Command,
@@ -46,6 +47,7 @@ class CompanyUpdate(Command):
     rounding_mode: Literal["none", "up", "down", "nearest"] = omitted()
     rounding_increment: Literal[1, 5, 6, 10, 15, 30] = omitted()
     auto_stop_after_hours: Decimal | None = Field(default=None, gt=0, le=168, decimal_places=2)
+    invoice_number_format: Annotated[str, AfterValidator(check_format)] = omitted()
 
 
 class UserCreate(Command):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from timeledger.server.accounts.schemas import (
     UserUpdate,
 )
 from timeledger.server.accounts.settings import SETTING_NAMES, AccountSettings
+from timeledger.server.audit import trail
 from timeledger.server.core.actor import Actor, Role
 from timeledger.server.core.crud import Page, apply_changes, get_scoped, paginate, scoped, snapshot
 from timeledger.server.core.errors import Conflict, NotFound
@@ -44,6 +46,7 @@ def get_account(session: Session, account_id: uuid.UUID) -> Account:
 def update_company(session: Session, actor: Actor, command: CompanyUpdate) -> Account:
     actor.require(Role.admin, "changing company settings")
     account = get_account(session, actor.account_id)
+    before = _company_record(account)
     changes = command.changes()
     updates = {key: changes.pop(key) for key in SETTING_NAMES if key in changes}
     changed = apply_changes(account, changes)
@@ -55,7 +58,15 @@ def update_company(session: Session, actor: Actor, command: CompanyUpdate) -> Ac
     if changed:
         session.flush()
         emit(session, account.id, "company.updated", snapshot(account))
+        trail.record(session, actor, "company.updated", account, before, _company_record(account))
     return account
+
+
+def _company_record(account: Account) -> dict[str, Any]:
+    """The account as the audit trail records it: each setting a field of its own."""
+    data = snapshot(account)
+    settings = data.pop("settings")
+    return {**data, **settings}
 
 
 # --- users ---------------------------------------------------------------------------------
@@ -91,7 +102,9 @@ def create_user(session: Session, actor: Actor, command: UserCreate) -> User:
     user = User(account_id=actor.account_id, **command.model_dump())
     session.add(user)
     session.flush()
-    emit(session, actor.account_id, "user.created", snapshot(user))
+    data = snapshot(user)
+    emit(session, actor.account_id, "user.created", data)
+    trail.record(session, actor, "user.created", user, None, data)
     return user
 
 
@@ -100,7 +113,9 @@ def create_owner(session: Session, account: Account, email: str) -> User:
     user = User(account_id=account.id, email=email.lower(), role="owner", user_type="human")
     session.add(user)
     session.flush()
-    emit(session, account.id, "user.created", snapshot(user))
+    data = snapshot(user)
+    emit(session, account.id, "user.created", data)
+    trail.record(session, None, "user.created", user, None, data)
     return user
 
 
@@ -119,9 +134,12 @@ def update_user(session: Session, actor: Actor, user_id: str, command: UserUpdat
     )
     if loses_owner and _active_owner_count(session, actor.account_id) <= 1:
         raise Conflict("an account must keep at least one active owner", field="role")
+    before = snapshot(user)
     if apply_changes(user, changes):
         session.flush()
-        emit(session, actor.account_id, "user.updated", snapshot(user))
+        after = snapshot(user)
+        emit(session, actor.account_id, "user.updated", after)
+        trail.record(session, actor, "user.updated", user, before, after)
     return user
 
 

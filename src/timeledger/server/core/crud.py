@@ -11,6 +11,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, func, inspect, select
 from sqlalchemy.orm import Session
 
+from timeledger.server.audit import trail
+from timeledger.server.core.actor import Actor
 from timeledger.server.core.errors import Conflict, NotFound, ValidationFailed
 from timeledger.server.db import Base
 from timeledger.server.outbox.service import emit
@@ -96,35 +98,46 @@ def snapshot(row: Base) -> dict[str, Any]:
 # --- writes that announce themselves ------------------------------------------------------
 
 
-def create_and_emit(session: Session, row: T, resource: str) -> T:
-    """Insert a row and emit `<resource>.created` in the same transaction."""
+def create_and_emit(session: Session, actor: Actor, row: T, resource: str) -> T:
+    """Insert a row, emit `<resource>.created` and record it in the audit trail, in the same
+    transaction."""
     session.add(row)
     session.flush()
-    emit(session, row.account_id, f"{resource}.created", snapshot(row))  # type: ignore[attr-defined]
+    data = snapshot(row)
+    emit(session, row.account_id, f"{resource}.created", data)  # type: ignore[attr-defined]
+    trail.record(session, actor, f"{resource}.created", row, None, data)
     return row
 
 
-def update_and_emit(session: Session, row: T, changes: dict[str, Any], resource: str) -> T:
-    """Apply changes and emit `<resource>.updated` (with the changed field names) if any did."""
+def update_and_emit(
+    session: Session, actor: Actor, row: T, changes: dict[str, Any], resource: str
+) -> T:
+    """Apply changes and, if any did, emit `<resource>.updated` (with the changed field
+    names) and record the changed fields before and after in the audit trail."""
+    before = snapshot(row)
     changed = apply_changes(row, changes)
     if changed:
         session.flush()
         # A changed foreign key (client_id ...) leaves the loaded relationship pointing at the
         # old row; expire relationships so the response shows the new one.
         session.expire(row, [rel.key for rel in inspect(row).mapper.relationships])
-        data = {**snapshot(row), "changed_fields": sorted(changed)}
+        after = snapshot(row)
+        data = {**after, "changed_fields": sorted(changed)}
         emit(session, row.account_id, f"{resource}.updated", data)  # type: ignore[attr-defined]
+        trail.record(session, actor, f"{resource}.updated", row, before, after)
     return row
 
 
-def delete_and_emit(session: Session, row: T, resource: str) -> None:
-    """Delete a row that nothing else still points at (else Conflict naming what does), and
-    emit `<resource>.deleted`. Rows that belong to it (ON DELETE CASCADE) go with it."""
+def delete_and_emit(session: Session, actor: Actor, row: T, resource: str) -> None:
+    """Delete a row that nothing else still points at (else Conflict naming what does), emit
+    `<resource>.deleted` and record it in the audit trail. Rows that belong to it (ON DELETE
+    CASCADE) go with it."""
     ensure_unreferenced(session, row, resource)
     data = snapshot(row)
     session.delete(row)
     session.flush()
     emit(session, row.account_id, f"{resource}.deleted", data)  # type: ignore[attr-defined]
+    trail.record(session, actor, f"{resource}.deleted", row, data, None)
 
 
 def ensure_unreferenced(session: Session, row: Base, resource: str) -> None:

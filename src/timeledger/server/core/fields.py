@@ -5,15 +5,17 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
 )
 
@@ -58,22 +60,45 @@ def _email(value: str) -> str:
     return value.lower()
 
 
+def _not_a_timestamp(value: Any) -> Any:
+    """ISO 8601 only: pydantic would also read a number (even "0.0" in a query string) as
+    seconds since 1970."""
+    if isinstance(value, int | float | Decimal) or (
+        isinstance(value, str) and _NUMBER.fullmatch(value.strip())
+    ):
+        raise ValueError("must be an ISO 8601 date and time, e.g. 2026-01-31T09:00:00Z")
+    return value
+
+
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
 def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+def trimmed(value: str) -> str:
+    """Without surrounding whitespace, which is dropped only after the length limits were
+    checked on the text as sent (so the OpenAPI document's minLength/maxLength are the
+    truth: pydantic's strip_whitespace would strip first); blank text is refused."""
+    stripped = value.strip()
+    if value and not stripped:
+        raise ValueError("must not be blank")
+    return stripped
+
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(trimmed)]
 ShortText = Annotated[str, StringConstraints(max_length=255)]
 LongText = Annotated[str, StringConstraints(max_length=5000)]
 Phone = Annotated[str, StringConstraints(max_length=64)]
 Currency = Annotated[str, StringConstraints(min_length=3, max_length=3), AfterValidator(_currency)]
 TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email)
+    str, StringConstraints(max_length=254), AfterValidator(trimmed), AfterValidator(_email)
 ]
 Money = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, decimal_places=AMOUNT_SCALE)]
 Percent = Annotated[Decimal, Field(ge=0, le=100, decimal_places=AMOUNT_SCALE)]
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+AwareDatetime = Annotated[datetime, BeforeValidator(_not_a_timestamp), AfterValidator(_aware)]
 
 
 def omitted() -> Any:
@@ -96,7 +121,18 @@ class Command(BaseModel):
     """A domain command: unknown fields are ignored (clients send extras), types are checked,
     and `model_fields_set` tells an update which fields were actually sent."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    # Every string is bounded: the field's own limit, else the longest text field's.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, str_max_length=5000)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _flags_are_booleans(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic would read 0, 0.0, "no" or "off" as false; a client sending them is confused.
+        if info.field_name is not None and not isinstance(value, bool | None):
+            annotation = cls.model_fields[info.field_name].annotation
+            if annotation is bool or set(get_args(annotation)) == {bool, type(None)}:
+                raise ValueError("must be true or false")
+        return value
 
     @field_validator("*", mode="after")
     @classmethod

@@ -14,14 +14,16 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
 
+from timeledger.server.audit import trail
 from timeledger.server.core.actor import Actor
 from timeledger.server.core.errors import DomainError, NotFound, ValidationFailed
 from timeledger.server.core.hooks import after_commit, after_rollback
 from timeledger.server.expenses import service
+from timeledger.server.expenses.models import Expense
 from timeledger.server.expenses.service import (
     ExpenseView,
     find_expense,
@@ -161,6 +163,7 @@ def attach(
     """Store a receipt for an expense, replacing any earlier one."""
     expense = find_expense(session, actor, expense_id)
     ensure_unlocked(expense, "expense")
+    before = payload(expense)
     stored = store.save(actor.account_id, source)
     after_rollback(session, lambda: store.remove(stored.key))
     store.remove_after_commit(session, expense.receipt_key)
@@ -168,15 +171,17 @@ def attach(
     expense.receipt_file_name = clean_name(file_name, stored.content_type)
     expense.receipt_content_type = stored.content_type
     expense.receipt_size = stored.size
-    session.flush()
-    changed = ["receipt_content_type", "receipt_file_name", "receipt_size"]
-    emit(
-        session,
-        actor.account_id,
-        "expense.updated",
-        {**payload(expense), "changed_fields": changed},
-    )
+    _announce(session, actor, expense, before)
     return get_expense(session, actor, expense_id)
+
+
+def _announce(session: Session, actor: Actor, expense: Expense, before: dict[str, Any]) -> None:
+    """The receipt of an expense changed: the event and the audit record."""
+    session.flush()
+    after = payload(expense)
+    changed = ["receipt_content_type", "receipt_file_name", "receipt_size"]
+    emit(session, actor.account_id, "expense.updated", {**after, "changed_fields": changed})
+    trail.record(session, actor, "expense.updated", expense, before, after)
 
 
 def open_receipt(session: Session, actor: Actor, store: ReceiptStore, expense_id: str) -> Receipt:
@@ -196,18 +201,12 @@ def detach(session: Session, actor: Actor, store: ReceiptStore, expense_id: str)
     ensure_unlocked(expense, "expense")
     if expense.receipt_key is None:
         raise NotFound("receipt")
+    before = payload(expense)
     store.remove_after_commit(session, expense.receipt_key)
     expense.receipt_key = None
     expense.receipt_file_name = expense.receipt_content_type = None
     expense.receipt_size = None
-    session.flush()
-    changed = ["receipt_content_type", "receipt_file_name", "receipt_size"]
-    emit(
-        session,
-        actor.account_id,
-        "expense.updated",
-        {**payload(expense), "changed_fields": changed},
-    )
+    _announce(session, actor, expense, before)
     return get_expense(session, actor, expense_id)
 
 

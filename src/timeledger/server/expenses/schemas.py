@@ -6,9 +6,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
-from timeledger.server.core.fields import Command, LongText, Money, Name, omitted
+from timeledger.server.core.fields import Command, LongText, Money, Name, omitted, trimmed
 from timeledger.server.core.money import MAX_UNIT_PRICE, UNIT_PRICE_SCALE
 from timeledger.server.tracking.schemas import (
     ApprovalStatus,
@@ -21,7 +21,7 @@ from timeledger.server.tracking.schemas import (
 MAX_UNITS = 1_000_000_000_000  # a trillion tokens
 
 UnitPrice = Annotated[Decimal, Field(ge=0, le=MAX_UNIT_PRICE, decimal_places=UNIT_PRICE_SCALE)]
-UnitName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+UnitName = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(trimmed)]
 Units = Annotated[int, Field(ge=0, le=MAX_UNITS, strict=False)]
 
 

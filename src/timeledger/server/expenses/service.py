@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from timeledger.server.accounts.models import User
 from timeledger.server.accounts.service import get_account
+from timeledger.server.audit import trail
 from timeledger.server.catalog.models import Project
 from timeledger.server.core.actor import Actor, Role
 from timeledger.server.core.crud import (
@@ -84,7 +85,7 @@ def get_category(session: Session, actor: Actor, category_id: str) -> ExpenseCat
 def create_category(session: Session, actor: Actor, command: CategoryCreate) -> ExpenseCategory:
     actor.require(Role.manager, EDIT_CATEGORIES)
     row = ExpenseCategory(account_id=actor.account_id, **command.model_dump())
-    return create_and_emit(session, row, "expense_category")
+    return create_and_emit(session, actor, row, "expense_category")
 
 
 def update_category(
@@ -93,12 +94,12 @@ def update_category(
     """A new unit price applies to expenses logged from now on; earlier ones keep theirs."""
     actor.require(Role.manager, EDIT_CATEGORIES)
     row = get_category(session, actor, category_id)
-    return update_and_emit(session, row, command.changes(), "expense_category")
+    return update_and_emit(session, actor, row, command.changes(), "expense_category")
 
 
 def delete_category(session: Session, actor: Actor, category_id: str) -> None:
     actor.require(Role.manager, EDIT_CATEGORIES)
-    delete_and_emit(session, get_category(session, actor, category_id), "expense_category")
+    delete_and_emit(session, actor, get_category(session, actor, category_id), "expense_category")
 
 
 # --- reading expenses -------------------------------------------------------------------------
@@ -277,7 +278,9 @@ def create_expense(session: Session, actor: Actor, command: ExpenseCreate) -> Ex
     expense.user, expense.project, expense.category = user, project, category
     session.add(expense)
     session.flush()
-    emit(session, actor.account_id, "expense.created", payload(expense))
+    data = payload(expense)
+    emit(session, actor.account_id, "expense.created", data)
+    trail.record(session, actor, "expense.created", expense, None, data)
     budget.touch(session, actor.account_id, project.id, expense.spent_date)
     return ExpenseView(expense, currency)
 
@@ -316,6 +319,7 @@ def update_expense(
     changed = sorted(k for k in after if after[k] != before.get(k) and k != "updated_at")
     if changed:
         emit(session, actor.account_id, "expense.updated", {**after, "changed_fields": changed})
+        trail.record(session, actor, "expense.updated", expense, before, after)
         budget.touch(session, actor.account_id, expense.project_id, expense.spent_date)
         old_project = parse_id(before["project_id"])
         if old_project is not None:
@@ -354,6 +358,7 @@ def delete_expense(session: Session, actor: Actor, expense_id: str) -> Expense:
     session.delete(expense)
     session.flush()
     emit(session, actor.account_id, "expense.deleted", data)
+    trail.record(session, actor, "expense.deleted", expense, data, None)
     return expense
 
 

@@ -23,6 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from timeledger.server.accounts.models import Account
+from timeledger.server.audit import trail
+from timeledger.server.core.actor import Actor
 from timeledger.server.core.crud import apply_changes, snapshot
 from timeledger.server.core.errors import ValidationFailed
 from timeledger.server.core.money import (
@@ -164,13 +166,15 @@ def payload(row: Outcome) -> dict[str, Any]:
     return data
 
 
-def sync(session: Session, entry: TimeEntry, *, new: bool = False) -> Outcome | None:
+def sync(
+    session: Session, actor: Actor | None, entry: TimeEntry, *, new: bool = False
+) -> Outcome | None:
     """Make the entry's outcome row agree with the entry (after the entry was flushed);
     `new`: the entry was just created, so it has no row yet."""
     facts = read(entry)
     if facts is None:
         if not new:
-            forget(session, entry)
+            forget(session, actor, entry)
         return None
     row = None if new else session.get(Outcome, entry.id)
     account = session.get(Account, entry.account_id)
@@ -192,17 +196,22 @@ def sync(session: Session, entry: TimeEntry, *, new: bool = False) -> Outcome | 
         row.entry = entry
         session.add(row)
         session.flush()
-        emit(session, entry.account_id, "outcome.created", payload(row))
+        after = payload(row)
+        emit(session, entry.account_id, "outcome.created", after)
+        trail.record(session, actor, "outcome.created", row, None, after)
         return row
+    before = payload(row)
     changed = apply_changes(row, values)
     if changed:
         session.flush()
-        data = {**payload(row), "changed_fields": sorted(changed)}
+        after = payload(row)
+        data = {**after, "changed_fields": sorted(changed)}
         emit(session, entry.account_id, "outcome.updated", data)
+        trail.record(session, actor, "outcome.updated", row, before, after)
     return row
 
 
-def forget(session: Session, entry: TimeEntry) -> None:
+def forget(session: Session, actor: Actor | None, entry: TimeEntry) -> None:
     """The entry is going (or stopped being an outcome): its outcome row goes first."""
     if session.scalar(select(Outcome.id).where(Outcome.id == entry.id)) is None:
         return
@@ -212,3 +221,4 @@ def forget(session: Session, entry: TimeEntry) -> None:
     session.delete(row)
     session.flush()
     emit(session, entry.account_id, "outcome.deleted", data)
+    trail.record(session, actor, "outcome.deleted", row, data, None)

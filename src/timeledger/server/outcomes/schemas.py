@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
-from timeledger.server.core.fields import Command, LongText
+from timeledger.server.core.fields import Command, LongText, trimmed
 from timeledger.server.expenses.schemas import UnitPrice
 from timeledger.server.outcomes.projection import MAX_QUANTITY, TYPE_MAX_LENGTH
 from timeledger.server.tracking.schemas import EntryFilters, Metadata, Source, SpentDate
 
 OutcomeType = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TYPE_MAX_LENGTH)
+    str, StringConstraints(min_length=1, max_length=TYPE_MAX_LENGTH), AfterValidator(trimmed)
 ]
 Quantity = Annotated[int, Field(ge=0, le=MAX_QUANTITY)]
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio.to_thread
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi.params import Depends as Dependency
 
 from timeledger.server.accounts import keys
 from timeledger.server.accounts.keys import Authenticated
@@ -102,6 +103,34 @@ def request_context(
             await run(transaction.__exit__, None, None, None)
 
     return dependency
+
+
+@dataclass(frozen=True)
+class ContextViews:
+    """What handlers declare of the one per-request context, e.g.
+    `Session = Annotated[DbSession, views.session]`. Every view shares one context (FastAPI
+    caches it per request); the views are async so they cost no trip to a worker thread."""
+
+    session: Dependency
+    caller: Dependency
+    actor: Dependency
+
+
+def context_views(surface: str, verify: Verify | None = None) -> ContextViews:
+    # The context is each view's default, not an Annotated hint: FastAPI resolves (string)
+    # hints in the module's globals, where a closure's local is not.
+    context = Depends(request_context(surface, verify), scope="function")
+
+    async def session(context: RequestContext = context) -> DbSession:
+        return context.session
+
+    async def caller(context: RequestContext = context) -> Authenticated:
+        return context.auth
+
+    async def actor(context: RequestContext = context) -> Actor:
+        return context.actor
+
+    return ContextViews(Depends(session), Depends(caller), Depends(actor))
 
 
 async def _on_loop(function: Callable[..., T], *args: Any) -> T:

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import re
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from timeledger import __version__
 from timeledger.server.expenses.receipts import MAX_RECEIPT_BYTES
 from timeledger.server.limits import PathLimit
+from timeledger.server.surfaces.errorkit import declare_keys
 from timeledger.server.surfaces.native import (
     accounts,
+    audit_log,
     catalog,
+    deps,
     errors,
     expenses,
+    invoice_messages,
+    invoices,
     outcomes,
     reports,
     time_entries,
@@ -46,6 +51,8 @@ def create_native_app() -> FastAPI:
             '`{"error": "<code>", "error_description": "<sentence>"}`.'
         ),
         redirect_slashes=False,
+        responses=errors.ERROR_RESPONSES,
+        dependencies=[Depends(deps.one_value_each)],
     )
     errors.install(app)
     app.include_router(accounts.router)
@@ -55,6 +62,9 @@ def create_native_app() -> FastAPI:
     app.include_router(time_entries.router)
     app.include_router(expenses.router)
     app.include_router(outcomes.router)
+    app.include_router(invoices.router)
+    app.include_router(invoice_messages.router)
     app.include_router(webhooks.router)
-
+    app.include_router(audit_log.router)
+    declare_keys(app)
     return app

@@ -9,10 +9,10 @@ from fastapi import Depends, Query, Request
 
 from timeledger.server.accounts.keys import Authenticated
 from timeledger.server.core.actor import Actor
-from timeledger.server.core.crud import DEFAULT_PER_PAGE
-from timeledger.server.core.errors import PermissionDenied
+from timeledger.server.core.crud import DEFAULT_PER_PAGE, MAX_PER_PAGE
+from timeledger.server.core.errors import PermissionDenied, ValidationFailed
 from timeledger.server.db import DbSession
-from timeledger.server.surfaces.http import RequestContext, request_context
+from timeledger.server.surfaces.http import context_views
 
 SURFACE = "api/v2"
 
@@ -25,27 +25,19 @@ def _account_header(request: Request, auth: Authenticated) -> None:
         )
 
 
-Context = Annotated[
-    RequestContext, Depends(request_context(SURFACE, _account_header), scope="function")
-]
+views = context_views(SURFACE, _account_header)
+Session = Annotated[DbSession, views.session]
+Caller = Annotated[Authenticated, views.caller]
+CurrentActor = Annotated[Actor, views.actor]
 
 
-# Views of the one per-request context; async so they cost no trip to a worker thread.
-async def _session(context: Context) -> DbSession:
-    return context.session
-
-
-async def _caller(context: Context) -> Authenticated:
-    return context.auth
-
-
-async def _actor(context: Context) -> Actor:
-    return context.actor
-
-
-Session = Annotated[DbSession, Depends(_session)]
-Caller = Annotated[Authenticated, Depends(_caller)]
-CurrentActor = Annotated[Actor, Depends(_actor)]
+async def one_value_each(request: Request) -> None:
+    """No /api/v2 parameter takes several values: a repeated one is refused rather than
+    read as its last value (a filter by two projects would silently be a filter by one)."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValidationFailed(f"{repeated[0]} is given more than once", field=repeated[0])
 
 
 @dataclass(frozen=True)
@@ -55,8 +47,10 @@ class PageParams:
 
 
 async def _paging(
-    page: Annotated[int, Query(description="1-based page number")] = 1,
-    per_page: Annotated[int, Query(description="1 to 2000")] = DEFAULT_PER_PAGE,
+    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+    per_page: Annotated[
+        int, Query(ge=1, le=MAX_PER_PAGE, description=f"1 to {MAX_PER_PAGE}")
+    ] = DEFAULT_PER_PAGE,
 ) -> PageParams:
     return PageParams(page=page, per_page=per_page)
 

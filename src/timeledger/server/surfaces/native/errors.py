@@ -10,10 +10,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 
 from timeledger.server.core.errors import DomainError
+from timeledger.server.surfaces.errorkit import error_responses
 
 log = logging.getLogger("timeledger.api")
 
@@ -30,6 +31,18 @@ _HTTP_CODES = {
 }
 
 
+class ErrorBody(BaseModel):
+    """The body of every /api/v2 error, as the OpenAPI document declares it."""
+
+    error: str
+    error_description: str
+    errors: list[dict[str, Any]] | None = None  # per-item problems of a batch operation
+
+
+# Every operation may answer with these; declared once for the whole surface.
+ERROR_RESPONSES = error_responses(ErrorBody)
+
+
 def error_response(
     status: int,
     code: str,
@@ -41,6 +54,13 @@ def error_response(
     if details:
         body["errors"] = details
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def render_error(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """An error from a layer in front of the surface (rate limit, idempotency, body limits)."""
+    return error_response(status, code, message, headers=headers)
 
 
 def _field(error: Any) -> str:

@@ -39,7 +39,7 @@ from timeledger.server.surfaces.native.wire import (
     list_model,
 )
 from timeledger.server.tracking import approvals
-from timeledger.server.tracking.schemas import ChangeRequest, Selection
+from timeledger.server.tracking.schemas import ChangeRequest, Selection, SpentDate
 
 router = APIRouter()
 TAG: list[str | Enum] = ["expenses"]
@@ -162,8 +162,10 @@ async def _filters(
     client_id: str | None = None,
     expense_category_id: str | None = None,
     source: Literal["web", "cli", "api", "agent"] | None = None,
-    from_: Annotated[date | None, Query(alias="from", description="spent_date >= this")] = None,
-    to: Annotated[date | None, Query(description="spent_date <= this")] = None,
+    from_: Annotated[
+        SpentDate | None, Query(alias="from", description="spent_date >= this")
+    ] = None,
+    to: Annotated[SpentDate | None, Query(description="spent_date <= this")] = None,
     is_billed: bool | None = None,
     approval_status: Literal["unsubmitted", "submitted", "approved", "rejected"] | None = None,
     updated_since: AwareDatetime | None = None,

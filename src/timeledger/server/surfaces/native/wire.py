@@ -63,6 +63,7 @@ class CompanyOut(Timestamps):
     rounding_mode: Literal["none", "up", "down", "nearest"]
     rounding_increment: int
     auto_stop_after_hours: Number | None
+    invoice_number_format: str
 
     @classmethod
     def of(cls, account: Account) -> CompanyOut:
@@ -237,11 +238,12 @@ class UserAssignmentOut(Timestamps):
     def of(cls, row: UserAssignment) -> UserAssignmentOut:
         data = cls.model_validate(row).model_dump()
         user = row.user
-        data["user"] = IdName(id=user.id, name=_full_name(user))
+        data["user"] = IdName(id=user.id, name=full_name(user))
         return cls(**data)
 
 
-def _full_name(user: User) -> str:
+def full_name(user: User) -> str:
+    """How /api/v2 names a person: first and last name, else the email address."""
     return " ".join(part for part in (user.first_name, user.last_name) if part) or user.email
 
 
@@ -262,7 +264,7 @@ class ApiKeyOut(Timestamps):
             id=row.id,
             name=row.name,
             scope=row.scope,
-            user=IdName(id=user.id, name=_full_name(user)),
+            user=IdName(id=user.id, name=full_name(user)),
             prefix=f"tlk_{row.key_id}",
             expires_at=row.expires_at,
             last_used_at=row.last_used_at,
