@@ -38,6 +38,9 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy
 
+# Four test processes: much of the suite waits on servers, subprocesses and sockets, so even
+# two cores keep four busy. PYTEST_ARGS="-n 0 -k timers" runs serially and narrows.
+PYTEST_ARGS ?= -n 4 --dist worksteal
 pytest: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 

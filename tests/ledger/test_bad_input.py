@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ledgerkit import V2, assert_error, post
+
+from callkit import V2, assert_error, post
 
 # (method, path, body or params, status, words the description must name). In paths and
 # bodies, {project}, {category}, {tokens}, {task}, {foreign_category}, {foreign_project},

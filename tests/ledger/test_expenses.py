@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 from keito.types.common import Source
-from ledgerkit import V2, assert_error, get, ok, post
 
+from callkit import V2, assert_error, get, ok, post
 from timeledger.server.models import Expense
 
 

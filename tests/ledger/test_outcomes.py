@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 from keito.helpers.outcomes import OutcomeTypes
-from ledgerkit import V2, assert_error, get, ok, post
+
+from callkit import V2, assert_error, get, ok, post
 
 MONTH = {"from": "2026-03-01", "to": "2026-03-31"}
 OUTCOME_FIELDS = (

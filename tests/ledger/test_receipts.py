@@ -4,8 +4,8 @@ the expense; nothing is left behind by a refused upload."""
 from __future__ import annotations
 
 import pytest
-from ledgerkit import V2, assert_error, ok, post
 
+from callkit import V2, assert_error, ok, post
 from timeledger.server.expenses.receipts import MAX_RECEIPT_BYTES
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200

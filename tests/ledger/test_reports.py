@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from ledgerkit import V2, assert_error, get, ok, post
+
+from callkit import V2, assert_error, get, ok, post
 
 MONTH = {"from": "2026-03-01", "to": "2026-03-31"}
 # Durations (hours) chosen to land on both sides of every rounding step.

@@ -13,8 +13,8 @@ from decimal import Decimal
 from xml.etree import ElementTree
 
 import pytest
-from ledgerkit import V2, assert_error, get, ok, post
 
+from callkit import V2, assert_error, get, ok, post
 from timeledger.server.reports.export import ENTRY_COLUMNS, EXPENSE_COLUMNS
 
 YEAR = {"from": "2026-01-01", "to": "2026-12-31"}
