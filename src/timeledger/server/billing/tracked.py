@@ -38,7 +38,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, null, select, update
+from sqlalchemy import ColumnElement, and_, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from timeledger.server.accounts.models import User
@@ -62,9 +62,6 @@ from timeledger.server.tracking.views import currency_of
 
 _entries = TimeEntry.__table__
 _expenses = Expense.__table__
-# Set by a compatibility surface (AlgaPSA's billable minutes) when less than the duration is
-# to be billed; a build without that column bills durations.
-_BILLABLE_SECONDS = getattr(TimeEntry, "billable_seconds", None)
 
 
 @dataclass(frozen=True)
@@ -212,8 +209,8 @@ def _time_lines(
     seconds of every entry (merge: in a window over each person's entries), rounded per
     entry, grouped by the line they go on."""
     e = _entries.c
-    explicit = e.billable_seconds if _BILLABLE_SECONDS is not None else null()
-    logged = func.coalesce(explicit, e.duration_seconds)
+    # billable_seconds: set when less than the duration is billed (AlgaPSA's billable minutes).
+    logged = func.coalesce(e.billable_seconds, e.duration_seconds)
     # Outcomes are entries of 0 seconds: they are billed (or not) as outcomes.
     where = [*_common(_entries, scope), e.is_running.is_(False), logged > 0]
     if not _claim(session, _entries, invoice, where):
@@ -228,7 +225,7 @@ def _time_lines(
     rate = func.coalesce(raw(e.billable_rate), 0).label("rate")
     claimed = [e.account_id == scope.account_id, e.invoice_id == invoice.id, logged > 0]
     if command.overlap_strategy == "merge":
-        per_entry = _merged(keys, rate, logged, explicit, claimed)
+        per_entry = _merged(keys, rate, logged, e.billable_seconds, claimed)
     else:
         per_entry = select(*keys, rate, logged.label("billed")).where(*claimed).subquery()
     columns = [per_entry.c[key.name] for key in keys]
