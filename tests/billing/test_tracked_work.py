@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-import pytest
 from billkit import move
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -195,9 +194,6 @@ def test_only_the_clients_projects_in_its_currency(api, shop, other_tenant):
     assert_error(foreign, 400, "client_id")
 
 
-@pytest.mark.skipif(
-    not hasattr(TimeEntry, "billable_seconds"), reason="no billable_seconds column in this build"
-)
 def test_explicit_billable_seconds_are_billed_instead_of_the_duration(api, db, shop):
     entry = shop.entry(api, spent_date="2026-03-02", started_time="09:00", ended_time="11:00")
     shop.entry(api, spent_date="2026-03-02", started_time="10:00", ended_time="11:00")
