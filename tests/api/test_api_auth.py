@@ -131,6 +131,26 @@ def test_revocation_takes_effect_on_the_next_request(api, caller, db):
     assert db_row(db, ApiKey, own.key["id"]).revoked_at is not None
 
 
+def test_changes_made_by_any_writer_reach_the_next_request(api, caller, db):
+    """Each process remembers keys (accounts/credentials.py); the database raises the
+    account's credentials_version on any change, so a role, a profile or a revocation made
+    elsewhere (another process, an operator's SQL) is seen by the very next request."""
+    member = caller("member")
+    assert_error(member.get(f"{V2}/api_keys"), 403, "admin")
+    assert member.get(f"{V2}/users/me").json()["first_name"] != "Promoted"
+    changed = api.patch(
+        f"{V2}/users/{member.user['id']}", json={"role": "admin", "first_name": "Promoted"}
+    )
+    assert changed.status_code == 200
+    assert member.get(f"{V2}/api_keys").status_code == 200
+    assert member.get(f"{V2}/users/me").json()["first_name"] == "Promoted"
+    # Plain SQL, as an operator or another program would: no application code involved.
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE api_keys SET revoked_at = created_at")
+    assert_error(member.get(f"{V2}/users/me"), 401, "revoked")
+    assert_error(api.get(f"{V2}/users/me"), 401, "revoked")
+
+
 def test_a_deactivated_users_key_is_refused(api, caller):
     member = caller("member")
     assert member.get(f"{V2}/clients").status_code == 200

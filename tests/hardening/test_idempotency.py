@@ -6,20 +6,19 @@ per API key."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import timedelta
 
 import httpx
 from sqlalchemy import func, select
 
-from timeledger.server.accounts.models import ApiKey
+from timeledger.server.accounts import keys
+from timeledger.server.accounts.keys import Authenticated
 from timeledger.server.background import run_jobs_once
 from timeledger.server.catalog.models import Client
 from timeledger.server.core.clock import set_clock, utcnow
 from timeledger.server.db import Database
 from timeledger.server.protection.idempotency import ABANDONED_AFTER, claim, fingerprint
 from timeledger.server.protection.models import IdempotencyRecord
-from timeledger.server.protection.ratelimit import KeyQuota
 
 CLIENTS = "/api/v2/clients"
 
@@ -179,8 +178,6 @@ def test_fifty_concurrent_identical_posts_make_one_row(db, app, tenant):
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def caller_of(db: Database, tenant: object) -> KeyQuota:
-    new = tenant.new  # type: ignore[attr-defined]
+def caller_of(db: Database, tenant: object) -> Authenticated:
     with db.transaction(write=False) as session:
-        key_pk = session.scalars(select(ApiKey.id).where(ApiKey.account_id == new.account.id)).one()
-    return KeyQuota(key_pk=key_pk, account_id=uuid.UUID(str(new.account.id)), limit=None)
+        return keys.authenticate(session, tenant.new.token)  # type: ignore[attr-defined]

@@ -20,14 +20,18 @@ from timeledger.server.db import Database
 from timeledger.server.limits import ResponseHeaders
 from timeledger.server.protection.stack import Protection
 from timeledger.server.surfaces import algapsa, clockeye
+from timeledger.server.surfaces.algapsa.deps import SURFACE as ALGAPSA_SURFACE
 from timeledger.server.surfaces.algapsa.errors import render_error as algapsa_error
+from timeledger.server.surfaces.clockeye.deps import SURFACE as CLOCKEYE_SURFACE
 from timeledger.server.surfaces.clockeye.errors import render_error as clockeye_error
 from timeledger.server.surfaces.native import API_VERSION_HEADER, create_native_app
 from timeledger.server.surfaces.native import BODY_LIMITS as NATIVE_BODY_LIMITS
 from timeledger.server.surfaces.native import PREFIX as NATIVE_PREFIX
+from timeledger.server.surfaces.native.deps import SURFACE as NATIVE_SURFACE
 from timeledger.server.surfaces.native.errors import render_error as native_error
 from timeledger.server.surfaces.temporalist import PREFIX as TEMPORALIST_PREFIX
 from timeledger.server.surfaces.temporalist import create_temporalist_app
+from timeledger.server.surfaces.temporalist.deps import SURFACE as TEMPORALIST_SURFACE
 from timeledger.server.surfaces.temporalist.errors import render_error as temporalist_error
 from timeledger.server.worker.dispatcher import InProcessDispatcher
 
@@ -107,21 +111,32 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     native_app = ResponseHeaders(native, [API_VERSION_HEADER])
     mounts = app.router.routes
     mounts.append(
-        SurfaceMount(NATIVE_PREFIX, protection.wrap(native_app, native_error, NATIVE_BODY_LIMITS))
+        SurfaceMount(
+            NATIVE_PREFIX,
+            protection.wrap(native_app, NATIVE_SURFACE, native_error, NATIVE_BODY_LIMITS),
+        )
     )
     # AlgaPSA's /api/v1/time-entries, the bare prefix included (its list and create route).
     alga = algapsa.create_algapsa_app()
     alga.state.database = database
     alga.state.settings = settings
-    mounts.append(SurfaceMount(algapsa.PREFIX, protection.wrap(alga, algapsa_error)))
+    mounts.append(
+        SurfaceMount(algapsa.PREFIX, protection.wrap(alga, ALGAPSA_SURFACE, algapsa_error))
+    )
     # Temporal.ist owns the rest of /api/v1: mounted after AlgaPSA's /api/v1/time-entries.
     temporalist = create_temporalist_app()
     temporalist.state.database = database
     temporalist.state.settings = settings
-    mounts.append(SurfaceMount(TEMPORALIST_PREFIX, protection.wrap(temporalist, temporalist_error)))
+    mounts.append(
+        SurfaceMount(
+            TEMPORALIST_PREFIX, protection.wrap(temporalist, TEMPORALIST_SURFACE, temporalist_error)
+        )
+    )
     # ClockEye takes whatever else is under /api, so it is mounted last.
     clock_eye = clockeye.create_clockeye_app()
     clock_eye.state.database = database
     clock_eye.state.settings = settings
-    mounts.append(SurfaceMount(clockeye.PREFIX, protection.wrap(clock_eye, clockeye_error)))
+    mounts.append(
+        SurfaceMount(clockeye.PREFIX, protection.wrap(clock_eye, CLOCKEYE_SURFACE, clockeye_error))
+    )
     return app

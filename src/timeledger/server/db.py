@@ -9,6 +9,7 @@ into SQLite's busy handler makes each loser sleep in growing steps and throughpu
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,6 +62,9 @@ class Database:
             )
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._write_lock = threading.Lock()
+        self._readers = threading.local()
+        self._reader_connections: list[sqlite3.Connection] = []
+        self._generation = 0  # raised by dispose(): every thread's reader is closed
 
     def _prepare_sqlite_dir(self) -> None:
         path = self.url.removeprefix("sqlite:///")
@@ -122,6 +126,40 @@ class Database:
         finally:
             session.close()
 
+    def read_one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """One row of a read-only statement in the driver's own dialect (`?` on SQLite, `%s`
+        on PostgreSQL), seeing everything committed, with none of the session and transaction
+        machinery: for the one check every request makes (accounts/credentials.py)."""
+        if self.is_sqlite:
+            row: tuple[Any, ...] | None = self._sqlite_reader().execute(sql, params).fetchone()
+            return row
+        raw = self.engine.raw_connection()
+        try:
+            driver: Any = raw.driver_connection
+            driver.autocommit = True  # one statement: no BEGIN/ROLLBACK round trips
+            try:
+                row = driver.execute(sql, params).fetchone()
+            finally:
+                driver.autocommit = False
+        except Exception as exc:
+            raw.invalidate()
+            raise Unavailable("the database connection was reset; retry the request") from exc
+        finally:
+            raw.close()
+        return row
+
+    def _sqlite_reader(self) -> sqlite3.Connection:
+        """This thread's own read-only connection (SQLite connections are cheap to keep; a
+        pool checkout would cost more than the read)."""
+        conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
+        if conn is None or getattr(self._readers, "generation", None) != self._generation:
+            path = self.url.removeprefix("sqlite:///")
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA query_only=ON")
+            self._readers.conn, self._readers.generation = conn, self._generation
+            self._reader_connections.append(conn)
+        return conn
+
     def ping(self) -> bool:
         try:
             with self.engine.connect() as conn:
@@ -132,6 +170,9 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self._generation += 1
+        while self._reader_connections:
+            self._reader_connections.pop().close()
 
 
 # The session type surfaces annotate with, so they need not import SQLAlchemy.

@@ -3,7 +3,8 @@
 A token reads `tlk_<key id>_<secret>`. The prefix lets secret scanners spot leaked keys; the
 key id finds the row without scanning; only a SHA-256 of the secret is stored (the secret is
 32 random bytes, so a fast hash is enough: there is nothing to brute-force) and it is compared
-in constant time. Every request looks the key up, so a revocation takes effect at once.
+in constant time. Every request checks the key (credentials.py), so a revocation takes effect
+at once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from timeledger.server.accounts.models import Account, ApiKey, User
 from timeledger.server.accounts.schemas import ApiKeyCreate
@@ -204,6 +206,12 @@ def secret_matches(secret_hash: str | None, secret: str) -> bool:
 
 def authenticate(session: Session, token: str | None, *, surface: str = "api") -> Authenticated:
     """The caller behind a token, or NotAuthenticated with the reason."""
+    key_id, secret = parse_token(token)
+    return verify(lookup(session, key_id), secret, surface)
+
+
+def parse_token(token: str | None) -> tuple[str, str]:
+    """(key id, secret) of a presented token, or NotAuthenticated."""
     if not token:
         raise NotAuthenticated(
             "missing API key: send Authorization: Bearer <key>", code="missing_token"
@@ -211,8 +219,11 @@ def authenticate(session: Session, token: str | None, *, surface: str = "api") -
     parts = split_token(token)
     if parts is None:
         raise NotAuthenticated("the API key is malformed")
-    key_id, secret = parts
-    row = lookup(session, key_id)
+    return parts
+
+
+def verify(row: tuple[ApiKey, User, Account] | None, secret: str, surface: str) -> Authenticated:
+    """The caller, when `secret` is the secret of this looked-up key and the key may be used."""
     matches = secret_matches(row[0].secret_hash if row is not None else None, secret)
     if row is None or not matches:
         raise NotAuthenticated("the API key is invalid")
@@ -232,6 +243,12 @@ def authenticate(session: Session, token: str | None, *, surface: str = "api") -
         surface=surface,
     )
     return Authenticated(actor=actor, account=account, user=user, key=key)
+
+
+def mark_stamped(key: ApiKey) -> None:
+    """Note on a remembered key (credentials.py) that its last use is being stamped now, so
+    other requests need not: not a change to save, nor a change of credentials."""
+    set_committed_value(key, "last_used_at", utcnow())
 
 
 def stamp_last_used(session: Session, key_pk: uuid.UUID) -> None:

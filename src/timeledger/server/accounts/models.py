@@ -25,6 +25,9 @@ class Account(IdMixin, TimestampMixin, Base):
     # Requests per hour per API key when not the plan's (accounts/plans.py); operators only.
     rate_limit_per_hour: Mapped[int | None] = mapped_column(Integer)
     settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # Raised by the database on every change to the account, its users or its keys
+    # (triggers of migration 0013; credentials.py).
+    credentials_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class User(AccountScoped, Base):

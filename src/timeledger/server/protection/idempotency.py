@@ -26,11 +26,12 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from timeledger.server.accounts.keys import Authenticated
 from timeledger.server.core.clock import utcnow
 from timeledger.server.db import Database
 from timeledger.server.protection.models import IdempotencyRecord
-from timeledger.server.protection.ratelimit import SCOPE_KEY, KeyQuota
 from timeledger.server.protection.render import RenderError
+from timeledger.server.surfaces.http import SCOPE_AUTH
 
 HEADER = b"idempotency-key"
 METHODS = frozenset({"POST", "PATCH", "DELETE"})
@@ -53,11 +54,11 @@ class Claim:
     earlier: IdempotencyRecord | None
 
 
-def claim(session: Session, caller: KeyQuota, key: str, fingerprint: str) -> Claim:
+def claim(session: Session, caller: Authenticated, key: str, fingerprint: str) -> Claim:
     now = utcnow()
     mine = (
-        IdempotencyRecord.account_id == caller.account_id,
-        IdempotencyRecord.api_key_id == caller.key_pk,
+        IdempotencyRecord.account_id == caller.actor.account_id,
+        IdempotencyRecord.api_key_id == caller.key.id,
         IdempotencyRecord.key == key,
     )
     # An expired or abandoned claim is gone, whether or not the pruning job got to it yet.
@@ -74,8 +75,8 @@ def claim(session: Session, caller: KeyQuota, key: str, fingerprint: str) -> Cla
         )
     )
     record = IdempotencyRecord(
-        account_id=caller.account_id,
-        api_key_id=caller.key_pk,
+        account_id=caller.actor.account_id,
+        api_key_id=caller.key.id,
         key=key,
         fingerprint=fingerprint,
         expires_at=now + RETENTION,
@@ -123,7 +124,7 @@ class Idempotency:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw = dict(scope.get("headers", [])).get(HEADER)
-        caller: KeyQuota | None = scope.get(SCOPE_KEY)
+        caller = scope.get(SCOPE_AUTH)
         if scope["type"] != "http" or scope["method"] not in METHODS or raw is None:
             await self.app(scope, receive, send)
             return
@@ -138,7 +139,7 @@ class Idempotency:
                 f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters",
             )
             return
-        if caller is None:  # no valid API key: the surface answers 401
+        if not isinstance(caller, Authenticated):  # no valid API key: the surface answers 401
             await self.app(scope, receive, send)
             return
         try:
@@ -155,7 +156,7 @@ class Idempotency:
         assert held.record_id is not None
         await self._run(scope, _replay(body, receive), send, held.record_id)
 
-    def _claim(self, caller: KeyQuota, key: str, fingerprint: str) -> Claim:
+    def _claim(self, caller: Authenticated, key: str, fingerprint: str) -> Claim:
         with self.database.transaction(write=True) as session:
             return claim(session, caller, key, fingerprint)
 

@@ -1,10 +1,9 @@
 """Rate limits: each API key may make its account's hourly number of requests (fixed windows
 of an hour), counted before the request reaches a surface.
 
-The key is known from the token's public half (`tlk_<key id>_<secret>`) and a short cache of
-what the database says about it; the secret is checked against the cached hash, so a wrong or
-missing token never spends anyone's quota (it goes on to get its 401). Counters live in this
-process, or in Redis when several processes must share them. Headers follow the IETF draft
+The caller was found by the authentication layer outside this one; a wrong or missing token
+never spends anyone's quota (it goes on to get its 401). Counters live in this process, or in
+Redis when several processes must share them. Headers follow the IETF draft
 (`RateLimit-Policy: "hourly";q=N;w=3600`, `RateLimit: "hourly";r=R;t=T`) and GitHub's
 `X-RateLimit-*` (Reset as a Unix time)."""
 
@@ -13,83 +12,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
-import anyio.to_thread
 from redis.asyncio import Redis
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from timeledger.server.accounts import keys
+from timeledger.server.accounts.keys import Authenticated
 from timeledger.server.accounts.plans import hourly_request_limit
 from timeledger.server.core.clock import utcnow
-from timeledger.server.db import Database
 from timeledger.server.protection.render import RenderError
-from timeledger.server.surfaces.http import presented_token
+from timeledger.server.surfaces.http import SCOPE_AUTH
 
 log = logging.getLogger("timeledger.ratelimit")
 
 WINDOW_SECONDS = 3600
-# How long what the database says about a key is trusted: a plan change or a revocation
-# reaches the limiter within this time (authentication itself always reads the database).
-KEY_CACHE_SECONDS = 30.0
-# Where the key a request was counted for is left for the layers inside (idempotency).
-SCOPE_KEY = "timeledger.api_key"
-
-
-@dataclass(frozen=True)
-class KeyQuota:
-    """What the limiter knows of a key: its account, and requests allowed per window."""
-
-    key_pk: uuid.UUID
-    account_id: uuid.UUID
-    limit: int | None  # None: unlimited
-
-
-@dataclass(frozen=True)
-class _Entry:
-    secret_hash: str | None
-    quota: KeyQuota | None  # None: no such key, or one that cannot authenticate
-    expires: float
-
-
-class KeyDirectory:
-    """Token -> KeyQuota, from a cache refreshed from the database every KEY_CACHE_SECONDS."""
-
-    def __init__(self, database: Database, ttl: float = KEY_CACHE_SECONDS) -> None:
-        self.database = database
-        self.ttl = ttl
-        self._entries: dict[str, _Entry] = {}
-
-    async def quota(self, token: str | None) -> KeyQuota | None:
-        parts = keys.split_token(token) if token else None
-        if parts is None:
-            return None
-        key_id, secret = parts
-        entry = self._entries.get(key_id)
-        if entry is None or entry.expires <= time.monotonic():
-            entry = await anyio.to_thread.run_sync(self._load, key_id)
-            if len(self._entries) > 100_000:  # a flood of made-up key ids
-                self._entries.clear()
-            self._entries[key_id] = entry
-        if entry.quota is None or not keys.secret_matches(entry.secret_hash, secret):
-            return None
-        return entry.quota
-
-    def _load(self, key_id: str) -> _Entry:
-        expires = time.monotonic() + self.ttl
-        with self.database.transaction(write=False) as session:
-            row = keys.lookup(session, key_id)
-            if row is None:
-                return _Entry(None, None, expires)
-            key, user, account = row
-            expired = key.expires_at is not None and key.expires_at <= utcnow()
-            usable = key.revoked_at is None and not expired and user.is_active
-            quota = KeyQuota(key.id, account.id, hourly_request_limit(account))
-            return _Entry(key.secret_hash, quota if usable else None, expires)
 
 
 @dataclass(frozen=True)
@@ -190,12 +128,10 @@ class RateLimit:
     def __init__(
         self,
         app: ASGIApp,
-        directory: KeyDirectory,
         counter: Counter,
         render_error: RenderError,
     ) -> None:
         self.app = app
-        self.directory = directory
         self.counter = counter
         self.render_error = render_error
 
@@ -203,30 +139,27 @@ class RateLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        quota = await self.directory.quota(presented_token(Request(scope)))
-        if quota is None:
+        caller = scope.get(SCOPE_AUTH)
+        limit = hourly_request_limit(caller.account) if isinstance(caller, Authenticated) else None
+        if limit is None:  # no valid key (its 401 comes), or an unlimited plan
             await self.app(scope, receive, send)
             return
-        scope[SCOPE_KEY] = quota
-        if quota.limit is None:
-            await self.app(scope, receive, send)
-            return
+        assert isinstance(caller, Authenticated)
         now = utcnow().timestamp()
         try:
-            count, reset_at = await self.counter.hit(quota.key_pk, now)
+            count, reset_at = await self.counter.hit(caller.key.id, now)
         except Exception:  # the counter store is down: serve rather than refuse everyone
             log.warning("rate-limit counter unavailable; request not counted", exc_info=True)
             await self.app(scope, receive, send)
             return
-        usage = Usage(count=count, limit=quota.limit, reset_at=reset_at)
+        usage = Usage(count=count, limit=limit, reset_at=reset_at)
         headers = usage.headers(now)
         if not usage.allowed:
             retry_after = str(max(1, reset_at - int(now)))
             response = self.render_error(
                 429,
                 "rate_limited",
-                f"this API key may make {quota.limit} requests per hour; "
-                f"retry in {retry_after} seconds",
+                f"this API key may make {limit} requests per hour; retry in {retry_after} seconds",
                 dict([*headers, ("Retry-After", retry_after)]),
             )
             await response(scope, receive, send)
