@@ -13,8 +13,15 @@ import pytest
 from pypdf import PdfReader
 
 from timeledger.server.billing import pdf as pdf_module
-from timeledger.server.billing.document import DocumentLine, InvoiceDocument, Party
-from timeledger.server.billing.pdf import money, quantity, render_invoice_pdf, unit_price
+from timeledger.server.billing.document import (
+    DocumentLine,
+    InvoiceDocument,
+    Party,
+    money,
+    quantity,
+    unit_price,
+)
+from timeledger.server.billing.pdf import render_invoice_pdf
 
 
 def line(

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from timeledger.server.core.money import minor_units, round_money
+
 
 @dataclass(frozen=True)
 class Party:
@@ -51,3 +53,33 @@ class InvoiceDocument:
     amount: Decimal  # total
     paid_amount: Decimal
     due_amount: Decimal
+
+
+# --- how values are written on an invoice (the PDF, the email) -------------------------------
+
+
+def money(amount: Decimal, currency: str) -> str:
+    """1234.5 USD -> "1,234.50" (grouped, at the currency's minor unit)."""
+    return f"{round_money(amount, currency):,.{minor_units(currency)}f}"
+
+
+def unit_price(price: Decimal, currency: str) -> str:
+    """At least the currency's minor unit, more for sub-cent prices (0.00000015 per token)."""
+    exponent = price.normalize().as_tuple().exponent
+    places = max(minor_units(currency), -exponent if isinstance(exponent, int) else 0)
+    return f"{price:,.{places}f}"
+
+
+def quantity(value: Decimal) -> str:
+    """1.5000 -> "1.5", 2 -> "2", 1000 -> "1,000"."""
+    exponent = value.normalize().as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return f"{value:,.{places}f}"
+
+
+def percent(value: Decimal) -> str:
+    return f"{quantity(value)}%"
+
+
+def day(value: date) -> str:
+    return f"{value.day} {value:%b %Y}"

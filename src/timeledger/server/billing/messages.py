@@ -19,10 +19,9 @@ from pydantic import Field, field_validator
 from sqlalchemy.orm import Session
 
 from timeledger.server.accounts.models import User
-from timeledger.server.billing.document import InvoiceDocument
+from timeledger.server.billing.document import InvoiceDocument, day, money
 from timeledger.server.billing.mailer import Attachment, Mailer, OutgoingEmail
 from timeledger.server.billing.models import InvoiceMessage
-from timeledger.server.billing.pdf import day, money, render_invoice_pdf
 from timeledger.server.billing.service import document_for, get_invoice, record_transition
 from timeledger.server.core.actor import Actor
 from timeledger.server.core.crud import Page, paginate, scoped
@@ -113,7 +112,7 @@ def _email(
 ) -> OutgoingEmail:
     attachments: tuple[Attachment, ...] = ()
     if with_pdf:
-        pdf = Attachment(pdf_filename(doc.number), render_invoice_pdf(doc), "application/pdf")
+        pdf = Attachment(pdf_filename(doc.number), _render_pdf(doc), "application/pdf")
         attachments = (pdf,)
     return OutgoingEmail(
         recipients=tuple(formataddr((r.name, r.email)) for r in command.recipients),
@@ -137,7 +136,7 @@ def list_messages(
 def invoice_pdf(session: Session, actor: Actor, invoice_id: str) -> tuple[str, bytes]:
     """(file name, PDF bytes) of an invoice as it stands."""
     invoice = get_invoice(session, actor, invoice_id)
-    return pdf_filename(invoice.number), render_invoice_pdf(document_for(session, actor, invoice))
+    return pdf_filename(invoice.number), _render_pdf(document_for(session, actor, invoice))
 
 
 def _body(doc: InvoiceDocument) -> str:
@@ -152,3 +151,11 @@ def _body(doc: InvoiceDocument) -> str:
         doc.sender.name,
     ]
     return "\n".join(lines)
+
+
+def _render_pdf(doc: InvoiceDocument) -> bytes:
+    # Imported on first use: fpdf2 and its font tools add about 30 MiB to every server
+    # process, most of which never draws an invoice.
+    from timeledger.server.billing.pdf import render_invoice_pdf
+
+    return render_invoice_pdf(doc)

@@ -14,16 +14,22 @@ from __future__ import annotations
 import functools
 import unicodedata
 from collections.abc import Iterable
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 from fontTools.ttLib import TTFont  # type: ignore[import-untyped]  # (fpdf2 requires it)
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from timeledger.server.billing.document import DocumentLine, InvoiceDocument, Party
-from timeledger.server.core.money import minor_units, round_money
+from timeledger.server.billing.document import (
+    DocumentLine,
+    InvoiceDocument,
+    Party,
+    day,
+    money,
+    percent,
+    quantity,
+    unit_price,
+)
 
 FONT_DIR = Path(__file__).parent / "fonts"
 FONT = "DejaVu"
@@ -92,33 +98,6 @@ class _Text:
             else:
                 out.append(MISSING)
         return "".join(out)
-
-
-def money(amount: Decimal, currency: str) -> str:
-    """1234.5 USD -> "1,234.50" (grouped, at the currency's minor unit)."""
-    return f"{round_money(amount, currency):,.{minor_units(currency)}f}"
-
-
-def unit_price(price: Decimal, currency: str) -> str:
-    """At least the currency's minor unit, more for sub-cent prices (0.00000015 per token)."""
-    exponent = price.normalize().as_tuple().exponent
-    places = max(minor_units(currency), -exponent if isinstance(exponent, int) else 0)
-    return f"{price:,.{places}f}"
-
-
-def quantity(value: Decimal) -> str:
-    """1.5000 -> "1.5", 2 -> "2", 1000 -> "1,000"."""
-    exponent = value.normalize().as_tuple().exponent
-    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-    return f"{value:,.{places}f}"
-
-
-def percent(value: Decimal) -> str:
-    return f"{quantity(value)}%"
-
-
-def day(value: date) -> str:
-    return f"{value.day} {value:%b %Y}"
 
 
 class _Invoice(FPDF):
