@@ -9,6 +9,7 @@ into SQLite's busy handler makes each loser sleep in growing steps and throughpu
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -65,6 +66,7 @@ class Database:
         self._readers = threading.local()
         self._reader_connections: list[sqlite3.Connection] = []
         self._generation = 0  # raised by dispose(): every thread's reader is closed
+        self._loop_reader = None if self.is_sqlite else _LoopReader(self.url)
 
     def _prepare_sqlite_dir(self) -> None:
         path = self.url.removeprefix("sqlite:///")
@@ -148,6 +150,14 @@ class Database:
             raw.close()
         return row
 
+    async def read_one_on_loop(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """read_one without leaving the event loop: SQLite answers in microseconds, and
+        PostgreSQL is asked on a connection of the loop's own (a trip to a worker thread would
+        cost several times the read)."""
+        if self._loop_reader is None:
+            return self.read_one(sql, params)
+        return await self._loop_reader.read_one(sql, params)
+
     def _sqlite_reader(self) -> sqlite3.Connection:
         """This thread's own read-only connection (SQLite connections are cheap to keep; a
         pool checkout would cost more than the read)."""
@@ -173,6 +183,46 @@ class Database:
         self._generation += 1
         while self._reader_connections:
             self._reader_connections.pop().close()
+        if self._loop_reader is not None:
+            self._loop_reader.close()
+
+
+class _LoopReader:
+    """One autocommit PostgreSQL connection for reads made on the event loop; requests take
+    turns on it (each read is one short round trip). A connection belongs to the loop that
+    opened it: another loop (a test's) gets a new one."""
+
+    def __init__(self, url: str) -> None:
+        self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(False)
+        self._conn: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._turn = asyncio.Lock()
+
+    async def read_one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        import psycopg  # the PostgreSQL driver, present wherever PostgreSQL is used
+
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self.close()
+            self._loop, self._turn = loop, asyncio.Lock()
+        async with self._turn:
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = await psycopg.AsyncConnection.connect(
+                        self.conninfo, autocommit=True
+                    )
+                cursor = await self._conn.execute(sql, params)
+                row: tuple[Any, ...] | None = await cursor.fetchone()
+                return row
+            except psycopg.Error as exc:
+                self.close()
+                raise Unavailable("the database connection was reset; retry the request") from exc
+
+    def close(self) -> None:
+        """Closed at once, from any thread or loop (libpq's own close, no round trip)."""
+        if self._conn is not None:
+            self._conn.pgconn.finish()
+            self._conn = None
 
 
 # The session type surfaces annotate with, so they need not import SQLAlchemy.

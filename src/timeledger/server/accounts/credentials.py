@@ -19,6 +19,8 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 
+import anyio.to_thread
+
 from timeledger.server.accounts import keys
 from timeledger.server.accounts.keys import Authenticated
 from timeledger.server.accounts.models import Account, ApiKey, User
@@ -56,8 +58,23 @@ class Credentials:
         known = self._known.get(key_id)
         if known is not None and self._version(known.row[2].id) != known.version:
             known = None
-        if known is None:
-            known = self._load(key_id)
+        return self._caller(key_id, secret, surface, known or self._load(key_id))
+
+    async def authenticate_on_loop(self, token: str | None, surface: str) -> Authenticated:
+        """authenticate, for the event loop: a remembered key costs one read on the loop; only
+        loading a key (rows through the ORM) goes to a worker thread."""
+        key_id, secret = keys.parse_token(token)
+        known = self._known.get(key_id)
+        if known is not None:
+            account_id = self._bind(known.row[2].id)
+            row = await self.database.read_one_on_loop(self._version_sql, (account_id,))
+            if row is not None and int(row[0]) == known.version:
+                return self._caller(key_id, secret, surface, known)
+        return await anyio.to_thread.run_sync(self.authenticate, token, surface)
+
+    def _caller(
+        self, key_id: str, secret: str, surface: str, known: _Known | None
+    ) -> Authenticated:
         if known is None:
             return keys.verify(None, secret, surface)  # raises, in constant time
         auth = known.by_surface.get(surface)

@@ -6,7 +6,6 @@ caller (its OpenAPI document does not)."""
 
 from __future__ import annotations
 
-import anyio.to_thread
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -29,11 +28,6 @@ class Authentication:
 
     async def _identify(self, token: str | None) -> Authenticated | DomainError:
         try:
-            if self.credentials.database.is_sqlite:
-                # A read of committed data in microseconds: cheaper here than a thread trip.
-                return self.credentials.authenticate(token, self.surface)
-            return await anyio.to_thread.run_sync(
-                self.credentials.authenticate, token, self.surface
-            )
+            return await self.credentials.authenticate_on_loop(token, self.surface)
         except DomainError as exc:  # not authenticated, or the database unreachable
             return exc
