@@ -196,7 +196,7 @@ def test_export_time_entries_in_every_format(api, book):
             spent_date="2026-03-02",
             started_time="09:00",
             ended_time="10:07",
-            notes='quote " and, comma',
+            notes='quote " and, comma\r\nsecond line',
             metadata={"k": [1, "é"]},
         ),
     )
@@ -241,7 +241,7 @@ def test_export_time_entries_in_every_format(api, book):
     assert (first["started_time"], first["ended_time"], first["notes"]) == (
         "09:00",
         "10:07",
-        'quote " and, comma',
+        'quote " and, comma\r\nsecond line',  # quoted as csv.writer quotes it
     )
     assert json.loads(first["metadata"]) == {"k": [1, "é"]}
 

@@ -1,6 +1,10 @@
 """Exports: time entries, expenses and every report as CSV, NDJSON or XLSX, streamed with
 constant memory. One header row of stable column names (the `*_COLUMNS` tuples below);
 dates and times in the account's zone; numbers as exact decimal text (XLSX: numbers).
+Time entries, the big export, keep Python's work per row to a few microseconds: the database
+hands over cheap text (dates, UTC times, ids as hex digits), values that repeat (names,
+durations, rates, each UTC hour's local time) are worked out once, and CSV lines are joined
+with str.join rather than the csv module.
 
 An export is planned inside the request (filters checked, so a bad one is a 4xx before any
 byte is sent) and run by the response in a read transaction of its own, reading rows from
@@ -9,20 +13,30 @@ XlsxWriter's constant-memory mode into a temporary file that is then streamed.""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import xlsxwriter  # type: ignore[import-untyped]
-from sqlalchemy import ColumnElement, Integer, Select, String, cast, func, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    case,
+    cast,
+    func,
+    null,
+    select,
+    type_coerce,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -82,16 +96,44 @@ def stream(open_session: OpenSession, table: Table, fmt: str) -> Iterator[bytes]
 
 
 def _csv(table: Table, rows: Iterable[Row]) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    out = csv.writer(buffer, lineterminator="\r\n")
-    out.writerow(table.columns)
+    """What csv.writer writes (minimal quoting, CRLF), but joined with str.join: the csv
+    module looks at every character twice, which cost more than the rest of the export.
+    A line is quoted cell by cell only when one of its cells holds a comma, a quote or a
+    line break (then the line has more commas than cells, or the character itself)."""
+    separators = len(table.columns) - 1
+    nulls: dict[Any, Any] = {None: ""}
+    blank = nulls.get  # blank(cell, cell): None as "", any other cell as itself
+    lines = [_csv_line(table.columns)]
+    size = 0
     for row in rows:
-        out.writerow(row)
-        if buffer.tell() >= FLUSH_BYTES:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()
+        line = ",".join(map(blank, row, row))
+        if not line or line.count(",") != separators or '"' in line or "\n" in line or "\r" in line:
+            line = _csv_line(row)
+        lines.append(line)
+        size += len(line)
+        if size >= FLUSH_BYTES:
+            lines.append("")
+            yield "\r\n".join(lines).encode()
+            lines, size = [], 0
+    lines.append("")
+    yield "\r\n".join(lines).encode()
+
+
+def _csv_line(row: Row) -> str:
+    if len(row) == 1 and not row[0]:
+        return '""'  # as csv.writer: a line of one empty cell is not an empty line
+    return ",".join(map(_csv_cell, row))
+
+
+def _csv_cell(cell: Cell) -> str:
+    if cell is None:
+        return ""
+    if _CSV_SPECIAL(cell):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+_CSV_SPECIAL = re.compile('[,"\r\n]').search
 
 
 def _ndjson(table: Table, rows: Iterable[Row]) -> Iterator[bytes]:
@@ -182,9 +224,46 @@ def json_text(column: Any) -> ColumnElement[str]:
     return cast(column, String)
 
 
-def utc_text(column: Any) -> ColumnElement[Any]:
-    """A UTCDateTime column as the driver returns it (SQLite: text, PostgreSQL: datetime)."""
-    return type_coerce(column, String)
+class utc_text(FunctionElement[str]):  # noqa: N801
+    """A UTCDateTime as UTC text, 'YYYY-MM-DD HH:MM:SS.ffffff' (as SQLite stores it), for
+    Clock."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(utc_text, "sqlite")
+def _utc_text_sqlite(element: utc_text, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(next(iter(element.clauses)), **kw)
+
+
+@compiles(utc_text, "postgresql")
+def _utc_text_postgresql(element: utc_text, compiler: SQLCompiler, **kw: Any) -> str:
+    arg = compiler.process(next(iter(element.clauses)), **kw)
+    return f"to_char({arg} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+
+
+class id_hex(FunctionElement[str]):  # noqa: N801
+    """A Uuid column as its 32 hex digits (as SQLite stores it): catalogue keys, and ids
+    that `hex_id` writes out in Python, cheaper than in SQLite."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(id_hex, "sqlite")
+def _id_hex_sqlite(element: id_hex, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(next(iter(element.clauses)), **kw)
+
+
+@compiles(id_hex, "postgresql")
+def _id_hex_postgresql(element: id_hex, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"replace(CAST({compiler.process(next(iter(element.clauses)), **kw)} AS TEXT), '-', '')"
+
+
+def hex_id(digits: str) -> str:
+    """32 hex digits as a UUID's canonical text, 8-4-4-4-12."""
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 def scaled(value: int | None, scale: int, places: int | None = None) -> str | None:
@@ -213,73 +292,59 @@ def money_text(value: int, places: int) -> str:
 
 
 class Memo(dict[Any, Any]):
-    """Decimal text of scaled values that repeat (rates), worked out once each."""
+    """Values worked out once each by `make`, for values that repeat (rates, durations)."""
 
-    def __init__(self, scale: int) -> None:
+    def __init__(self, make: Callable[[Any], Any]) -> None:
         super().__init__()
-        self.scale = scale
+        self.make = make
 
-    def __missing__(self, value: Any) -> str | None:
-        text = scaled(value, self.scale)
-        self[value] = text
-        return text
+    def __missing__(self, value: Any) -> Any:
+        made = self[value] = self.make(value)
+        return made
 
 
 class Clock:
-    """UTC instants as ISO 8601 (and HH:mm) in the account's zone. The offset of each UTC
-    hour is worked out once; an hour in which the offset changes is converted value by
-    value. Values come as the driver gives them: SQLite text, PostgreSQL datetimes."""
+    """UTC instants as utc_text writes them, as ISO 8601 (and HH:mm) in the account's zone.
+    What each UTC hour is locally is worked out once, so a value is a few string slices; an
+    hour in which the offset changes, or an offset that is not whole hours, goes through
+    datetime value by value."""
 
     def __init__(self, zone: ZoneInfo) -> None:
         self.zone = zone
-        self._hours: dict[Any, tuple[timedelta, str] | None] = {}
+        # 'YYYY-MM-DD HH' (UTC) -> ('YYYY-MM-DDTHH' local, local 'HH', offset '+01:00')
+        self._hours = Memo(self._hour)
 
-    @staticmethod
-    def instant(value: Any) -> datetime | None:
+    def _hour(self, key: str) -> tuple[str, str, str] | None:
+        start = datetime.fromisoformat(key + ":00").replace(tzinfo=UTC)
+        first = start.astimezone(self.zone).utcoffset()
+        last = (start + timedelta(minutes=59, seconds=59)).astimezone(self.zone).utcoffset()
+        if first is None or first != last or first % timedelta(hours=1):
+            return None
+        local = start.astimezone(self.zone).isoformat()  # 'YYYY-MM-DDTHH:00:00+01:00'
+        return local[:13], local[11:13], local[19:]
+
+    def _slow(self, value: str) -> datetime:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC).astimezone(self.zone)
+
+    def iso(self, value: str | None) -> str | None:
         if value is None:
             return None
-        if isinstance(value, str):
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
-        assert isinstance(value, datetime)
-        return value.astimezone(UTC)
+        hour: tuple[str, str, str] | None = self._hours[value[:13]]
+        fraction = value[19:]
+        if hour is None or len(fraction) != 7:
+            return self._slow(value).isoformat()
+        if fraction == ".000000":  # as isoformat: no fraction when it is zero
+            fraction = ""
+        return hour[0] + value[13:19] + fraction + hour[2]
 
-    def _offset(self, naive_utc: datetime) -> tuple[timedelta, str] | None:
-        hour = naive_utc.replace(minute=0, second=0, microsecond=0)
-        if hour not in self._hours:
-            start = hour.replace(tzinfo=UTC)
-            first = start.astimezone(self.zone).utcoffset()
-            last = (start + timedelta(minutes=59, seconds=59)).astimezone(self.zone).utcoffset()
-            if first is None or first != last:
-                self._hours[hour] = None
-            else:
-                suffix = datetime(2000, 1, 1, tzinfo=timezone(first)).isoformat()[19:]
-                self._hours[hour] = (first, suffix)
-        return self._hours[hour]
-
-    def _local(self, value: Any) -> tuple[datetime, str] | datetime | None:
+    def hhmm(self, value: str | None) -> str | None:
         if value is None:
             return None
-        if isinstance(value, str):
-            naive = datetime.fromisoformat(value)
-        else:
-            naive = value.astimezone(UTC).replace(tzinfo=None)
-        known = self._offset(naive)
-        if known is None:
-            return naive.replace(tzinfo=UTC).astimezone(self.zone)
-        return naive + known[0], known[1]
-
-    def iso(self, value: Any) -> str | None:
-        local = self._local(value)
-        if local is None or isinstance(local, datetime):
-            return None if local is None else local.isoformat()
-        return local[0].isoformat() + local[1]
-
-    def hhmm(self, value: Any) -> str | None:
-        local = self._local(value)
-        if local is None:
-            return None
-        moment = local if isinstance(local, datetime) else local[0]
-        return f"{moment.hour:02d}:{moment.minute:02d}"
+        hour: tuple[str, str, str] | None = self._hours[value[:13]]
+        if hour is None:
+            local = self._slow(value)
+            return f"{local.hour:02d}:{local.minute:02d}"
+        return hour[1] + value[13:16]
 
 
 def flag(value: Any) -> str:
@@ -330,50 +395,41 @@ ENTRY_COLUMNS = (
 
 @dataclass(frozen=True)
 class Catalogue:
-    """Display values of an account's users, projects (with client and currency) and tasks,
-    read once per export so rows need no joins; bounded by the catalogue, not the export."""
+    """Display cells of an account's users, projects (with client and currency) and tasks,
+    by their ids' hex digits, read once per export so rows need no joins; bounded by the
+    catalogue, not the export."""
 
-    users: dict[Any, tuple[str, str]]  # raw id -> (id text, name)
-    projects: dict[Any, tuple[str, str, str | None, str | None, str | None, str]]
-    tasks: dict[Any, tuple[str, str]]
+    users: dict[str, tuple[str, str]]  # (id, name)
+    projects: dict[str, tuple[str | None, str | None, str, str, str | None, str]]
+    tasks: dict[str, tuple[str, str]]  # (id, name)
 
     @classmethod
     def of(cls, session: Session, account: Any) -> Catalogue:
-        def raw_id(column: Any) -> ColumnElement[Any]:
-            return type_coerce(column, String)
-
         users = {
-            row[0]: (row[1], _name(row[2], row[3], row[4]))
+            row[0]: (hex_id(row[0]), _name(row[1], row[2], row[3]))
             for row in session.execute(
-                select(
-                    raw_id(User.id), id_text(User.id), User.first_name, User.last_name, User.email
-                ).where(User.account_id == account.id)
+                select(id_hex(User.id), User.first_name, User.last_name, User.email).where(
+                    User.account_id == account.id
+                )
             )
         }
         c = aliased(Client)
         currency = func.coalesce(Project.currency, c.currency, constant(account.currency))
-        projects = {
-            row[0]: (row[1], row[2], row[3], row[4], row[5], row[6])
+        # (client id, client name, project id, name, code, currency)
+        projects: dict[str, tuple[str | None, str | None, str, str, str | None, str]] = {
+            row[0]: (row[1] and hex_id(row[1]), row[2], hex_id(row[0]), row[3], row[4], row[5])
             for row in session.execute(
                 select(
-                    raw_id(Project.id),
-                    id_text(Project.id),
-                    Project.name,
-                    Project.code,
-                    id_text(c.id),
-                    c.name,
-                    currency,
+                    id_hex(Project.id), id_hex(c.id), c.name, Project.name, Project.code, currency
                 )
                 .outerjoin(c, c.id == Project.client_id)
                 .where(Project.account_id == account.id)
             )
         }
         tasks = {
-            row[0]: (row[1], row[2])
+            row[0]: (hex_id(row[0]), row[1])
             for row in session.execute(
-                select(raw_id(Task.id), id_text(Task.id), Task.name).where(
-                    Task.account_id == account.id
-                )
+                select(id_hex(Task.id), Task.name).where(Task.account_id == account.id)
             )
         }
         return cls(users, projects, tasks)
@@ -386,17 +442,19 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
     view = tracking.viewer(session, actor)
     where = tracking.apply_filters(tracking.visible_entries(actor), filters, view).whereclause
     te = TimeEntry
-    stmt: Select[Any] = (
+    # A running timer's time up to now (or its auto-stop), as the reports count it.
+    seconds = Figures.of(session, view.account, view.now).seconds()
+    stmt = (
         select(
-            id_text(te.id),
-            type_coerce(te.spent_date, String),
-            type_coerce(te.user_id, String),
-            type_coerce(te.project_id, String),
-            type_coerce(te.task_id, String),
+            id_hex(te.id),
+            cast(te.spent_date, String),
+            id_hex(te.user_id),
+            id_hex(te.project_id),
+            id_hex(te.task_id),
             te.notes,
-            te.duration_seconds,
+            seconds,
             utc_text(te.started_at),
-            utc_text(te.ended_at),
+            utc_text(case((te.is_running, null()), else_=te.ended_at)),
             type_coerce(te.is_running, Integer),
             utc_text(te.timer_started_at),
             type_coerce(te.billable, Integer),
@@ -407,7 +465,7 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
             type_coerce(te.is_billed, Integer),
             te.external_ref_type,
             te.external_ref_id,
-            json_text(te.meta),
+            func.nullif(json_text(te.meta), "null"),
             utc_text(te.created_at),
             utc_text(te.updated_at),
         )
@@ -419,13 +477,22 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
     settings = view.settings
     mode, increment = settings.rounding_mode, settings.rounding_increment
     auto_stop, now = view.auto_stop, view.now
-    amount_of = Figures.amount_of
     places_of = {code: minor_units(code) for *_, code in names.projects.values()}
-    rate_text = Memo(AMOUNT_SCALE)
+    # amount = (2 x rate x rounded + D) // 2D, as sql.Figures.amount_of
+    divisor_of = {code: 3600 * 10 ** (AMOUNT_SCALE - n) for code, n in places_of.items()}
+
+    def times(seconds: int) -> tuple[str, str, int]:
+        rounded = seconds if mode == "none" else round_seconds(seconds, mode, increment)
+        return hours_text(seconds), hours_text(rounded), rounded
 
     def rows(read: Session) -> Iterator[Row]:
-        result = read.execute(stmt.execution_options(yield_per=BATCH))
-        for r in result:
+        users, projects, tasks = names.users, names.projects, names.tasks
+        iso, hhmm = clock.iso, clock.hhmm
+        figures_of = Memo(times)  # by seconds: hours, rounded hours, rounded seconds
+        rate_text = Memo(lambda rate: scaled(rate, AMOUNT_SCALE))
+        flags = ("false", "true")
+        # Core, not the ORM's result machinery: plain rows, fetched BATCH at a time.
+        for r in read.connection().execute(stmt.execution_options(yield_per=BATCH)):
             (
                 id_,
                 day,
@@ -437,7 +504,7 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
                 started,
                 ended,
                 running,
-                timer_start,
+                timer,
                 billable,
                 rate,
                 cost_rate,
@@ -450,60 +517,46 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
                 created,
                 updated,
             ) = r
-            user, project, task = (
-                names.users[user_id],
-                names.projects[project_id],
-                names.tasks[task_id],
-            )
-            if running and timer_start is not None:  # as tracking.views.Viewer.view
-                start_at = clock.instant(timer_start)
-                assert start_at is not None
-                until = now
-                if auto_stop is not None and start_at + auto_stop <= now:
-                    until = start_at + auto_stop
-                    running, ended = 0, until
-                secs += max(0, int((until - start_at).total_seconds()))
-            rounded = secs if mode == "none" else round_seconds(secs, mode, increment)
+            project = projects[project_id]
+            if running and auto_stop is not None and timer is not None:  # Viewer.overdue
+                stop_at = datetime.fromisoformat(timer).replace(tzinfo=UTC) + auto_stop
+                if stop_at <= now:  # past the account's limit: stopped then
+                    running, ended = 0, stop_at.strftime("%Y-%m-%d %H:%M:%S.%f")
+            hours, rounded_hours, rounded = figures_of[secs]
             currency = project[5]
-            places = places_of[currency]
-            created_text = clock.iso(created)
+            places, divisor = places_of[currency], divisor_of[currency]
+            created_text = iso(created)
             yield (
-                id_,
-                day if isinstance(day, str) else day.isoformat(),
-                user[0],
-                user[1],
-                project[3],
-                project[4],
-                project[0],
-                project[1],
-                project[2],
-                task[0],
-                task[1],
+                hex_id(id_),
+                day,
+                *users[user_id],
+                *project[:5],
+                *tasks[task_id],
                 notes,
-                hours_text(secs),
-                hours_text(rounded),
-                clock.hhmm(started),
-                None if running else clock.hhmm(ended),
-                "true" if running else "false",
-                "true" if billable else "false",
+                hours,
+                rounded_hours,
+                hhmm(started),
+                hhmm(ended),
+                flags[running],
+                flags[billable],
                 rate_text[rate],
-                money_text(amount_of(rate, rounded, currency), places)
+                money_text((2 * rate * rounded + divisor) // (2 * divisor), places)
                 if billable and rate is not None
                 else None,
                 rate_text[cost_rate],
-                money_text(amount_of(cost_rate, rounded, currency), places)
+                money_text((2 * cost_rate * rounded + divisor) // (2 * divisor), places)
                 if cost_rate is not None
                 else None,
                 currency,
                 source,
                 status,
-                "true" if billed or status == "approved" else "false",
-                "true" if billed else "false",
+                flags[billed or status == "approved"],
+                flags[billed],
                 ref_type,
                 ref_id,
-                None if meta in (None, "null") else meta,
+                meta,
                 created_text,
-                created_text if updated == created else clock.iso(updated),
+                created_text if updated == created else iso(updated),
             )
 
     columns, kinds = zip(*ENTRY_COLUMNS, strict=True)
