@@ -207,16 +207,25 @@ class _LoopReader:
             self._loop, self._turn = loop, asyncio.Lock()
         async with self._turn:
             try:
-                if self._conn is None or self._conn.closed:
-                    self._conn = await psycopg.AsyncConnection.connect(
-                        self.conninfo, autocommit=True
-                    )
-                cursor = await self._conn.execute(sql, params)
-                row: tuple[Any, ...] | None = await cursor.fetchone()
-                return row
+                return await self._read(sql, params)
+            except psycopg.OperationalError:
+                # The server dropped the connection (a restart, an idle timeout): a read is
+                # safe to repeat, once, on a new one.
+                self.close()
+            try:
+                return await self._read(sql, params)
             except psycopg.Error as exc:
                 self.close()
                 raise Unavailable("the database connection was reset; retry the request") from exc
+
+    async def _read(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        import psycopg
+
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+        cursor = await self._conn.execute(sql, params)
+        row: tuple[Any, ...] | None = await cursor.fetchone()
+        return row
 
     def close(self) -> None:
         """Closed at once, from any thread or loop (libpq's own close, no round trip)."""

@@ -27,7 +27,9 @@ class Account(IdMixin, TimestampMixin, Base):
     settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     # Raised by the database on every change to the account, its users or its keys
     # (triggers of migration 0013; credentials.py).
-    credentials_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    credentials_version: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", info={"internal": True}
+    )
 
 
 class User(AccountScoped, Base):

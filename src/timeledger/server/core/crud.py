@@ -91,8 +91,13 @@ def _plain(value: Any) -> Any:
 
 
 def snapshot(row: Base) -> dict[str, Any]:
-    """A JSON-ready copy of a row's columns, for events and audit records."""
-    return {attr.key: _plain(getattr(row, attr.key)) for attr in inspect(row).mapper.column_attrs}
+    """A JSON-ready copy of a row's columns, for events and audit records; columns marked
+    `info={"internal": True}` (bookkeeping kept by the database) are left out."""
+    return {
+        attr.key: _plain(getattr(row, attr.key))
+        for attr in inspect(row).mapper.column_attrs
+        if not attr.columns[0].info.get("internal")
+    }
 
 
 # --- writes that announce themselves ------------------------------------------------------
