@@ -10,8 +10,10 @@ into SQLite's busy handler makes each loser sleep in growing steps and throughpu
 from __future__ import annotations
 
 import asyncio
+import queue
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,9 +65,8 @@ class Database:
             )
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._write_lock = threading.Lock()
-        self._readers = threading.local()
-        self._reader_connections: list[sqlite3.Connection] = []
-        self._generation = 0  # raised by dispose(): every thread's reader is closed
+        # Idle read-only SQLite connections for read_one; as many as were ever in use at once.
+        self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._loop_reader = None if self.is_sqlite else _LoopReader(self.url)
 
     def _prepare_sqlite_dir(self) -> None:
@@ -133,7 +134,14 @@ class Database:
         on PostgreSQL), seeing everything committed, with none of the session and transaction
         machinery: for the one check every request makes (accounts/credentials.py)."""
         if self.is_sqlite:
-            row: tuple[Any, ...] | None = self._sqlite_reader().execute(sql, params).fetchone()
+            try:
+                reader = self._readers.get_nowait()
+            except queue.Empty:
+                reader = self._sqlite_reader()
+            try:
+                row: tuple[Any, ...] | None = reader.execute(sql, params).fetchone()
+            finally:
+                self._readers.put(reader)
             return row
         raw = self.engine.raw_connection()
         try:
@@ -159,15 +167,10 @@ class Database:
         return await self._loop_reader.read_one(sql, params)
 
     def _sqlite_reader(self) -> sqlite3.Connection:
-        """This thread's own read-only connection (SQLite connections are cheap to keep; a
-        pool checkout would cost more than the read)."""
-        conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
-        if conn is None or getattr(self._readers, "generation", None) != self._generation:
-            path = self.url.removeprefix("sqlite:///")
-            conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
-            conn.execute("PRAGMA query_only=ON")
-            self._readers.conn, self._readers.generation = conn, self._generation
-            self._reader_connections.append(conn)
+        """A new read-only connection (kept for reuse: opening one costs more than a read)."""
+        path = self.url.removeprefix("sqlite:///")
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        conn.execute("PRAGMA query_only=ON")
         return conn
 
     def ping(self) -> bool:
@@ -180,31 +183,44 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        self._generation += 1
-        while self._reader_connections:
-            self._reader_connections.pop().close()
+        while not self._readers.empty():
+            self._readers.get_nowait().close()
         if self._loop_reader is not None:
             self._loop_reader.close()
 
 
 class _LoopReader:
-    """One autocommit PostgreSQL connection for reads made on the event loop; requests take
-    turns on it (each read is one short round trip). A connection belongs to the loop that
-    opened it: another loop (a test's) gets a new one."""
+    """PostgreSQL connections for reads made on the event loop: one autocommit connection per
+    loop (a server has one; tests run several), on which requests take turns; each read is
+    one short round trip."""
 
     def __init__(self, url: str) -> None:
         self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(False)
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopConnection]
+        self._by_loop = weakref.WeakKeyDictionary()
+
+    async def read_one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        loop = asyncio.get_running_loop()
+        mine = self._by_loop.get(loop)
+        if mine is None:
+            mine = self._by_loop[loop] = _LoopConnection(self.conninfo)
+            weakref.finalize(loop, mine.close)
+        return await mine.read_one(sql, params)
+
+    def close(self) -> None:
+        for mine in list(self._by_loop.values()):
+            mine.close()
+
+
+class _LoopConnection:
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
         self._conn: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._turn = asyncio.Lock()
 
     async def read_one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
         import psycopg  # the PostgreSQL driver, present wherever PostgreSQL is used
 
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            self.close()
-            self._loop, self._turn = loop, asyncio.Lock()
         async with self._turn:
             try:
                 return await self._read(sql, params)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -79,7 +80,9 @@ def context_views(surface: str, verify: Verify | None = None) -> ContextViews:
             )
         if verify is not None:
             verify(request, found)
-        if found.needs_last_used_stamp:
+        if not write and found.needs_last_used_stamp:
+            # A read stays read-only: the stamp is a short write of its own. (A write stamps
+            # inside its own transaction: see session.)
             keys.mark_stamped(found.key)  # first: concurrent requests need not stamp too
             await anyio.to_thread.run_sync(_stamp_last_used, request, found)
         return found
@@ -87,17 +90,31 @@ def context_views(surface: str, verify: Verify | None = None) -> ContextViews:
     # The caller is each view's default, not an Annotated hint: FastAPI resolves (string)
     # hints in the module's globals, where a closure's local is not.
     async def session(
-        request: Request, _: Authenticated = Depends(caller)
+        request: Request, found: Authenticated = Depends(caller)
     ) -> AsyncIterator[DbSession]:
         # Committed when the handler returns, before the response is sent: 2xx = committed.
         write = request.method not in SAFE_METHODS
+        stamp = write and found.needs_last_used_stamp
+        if stamp:
+            keys.mark_stamped(found.key)
         db = database(request)
-        # Opening a session does no I/O, except waiting for SQLite's write lock; finishing
-        # one commits, which reads of the embedded SQLite database do in microseconds.
-        opening = anyio.to_thread.run_sync if write and db.is_sqlite else _on_loop
-        closing = _on_loop if not write and db.is_sqlite else anyio.to_thread.run_sync
         transaction = db.transaction(write=write)
-        opened = await opening(transaction.__enter__)
+
+        def enter() -> DbSession:
+            opened = transaction.__enter__()
+            if stamp:
+                try:
+                    keys.stamp_last_used(opened, found.key.id)
+                except BaseException:
+                    if not transaction.__exit__(*sys.exc_info()):
+                        raise
+            return opened
+
+        # Opening a session does no I/O, except waiting for SQLite's write lock (or stamping
+        # the key); finishing one commits, which reads of SQLite do in microseconds.
+        opening = anyio.to_thread.run_sync if write and (db.is_sqlite or stamp) else _on_loop
+        closing = _on_loop if not write and db.is_sqlite else anyio.to_thread.run_sync
+        opened = await opening(enter)
         try:
             yield opened
         except BaseException as exc:
