@@ -90,6 +90,7 @@ def server(db: Database, tmp_path: Path) -> Iterator[str]:
         yield base
 
 
+@pytest.mark.serial
 def test_64_clients_creating_and_listing(
     server: str, tenant: Any, work: Work, db: Database
 ) -> None:

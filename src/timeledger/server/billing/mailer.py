@@ -114,7 +114,9 @@ class Mailer:
         except ConnectionRefusedError:
             raise DeliveryFailed(f"the SMTP server at {where} refused the connection") from None
         except OSError as exc:  # smtplib's errors, TLS errors, a dropped connection
-            if watchdog.fired or isinstance(exc, TimeoutError):
+            # smtplib turns a socket timeout while reading a reply into SMTPServerDisconnected.
+            timed_out = isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
+            if watchdog.fired or timed_out:
                 raise DeliveryFailed(
                     f"the SMTP server at {where} did not answer within {self.timeout:g}s"
                 ) from None
