@@ -18,7 +18,8 @@ URL = "http://127.0.0.1:9/hook"  # never contacted here: nothing is dispatched
 
 def _events(db, type_: str) -> list[dict]:
     with db.transaction(write=False) as session:
-        rows = session.scalars(select(OutboxEvent).where(OutboxEvent.type == type_)).all()
+        stmt = select(OutboxEvent).where(OutboxEvent.type == type_).order_by(OutboxEvent.id)
+        rows = session.scalars(stmt).all()  # ids are UUIDv7: in the order they were made
         return [row.data for row in rows]
 
 
