@@ -232,11 +232,6 @@ class utc_text(FunctionElement[str]):  # noqa: N801
     inherit_cache = True
 
 
-@compiles(utc_text, "sqlite")
-def _utc_text_sqlite(element: utc_text, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(next(iter(element.clauses)), **kw)
-
-
 @compiles(utc_text, "postgresql")
 def _utc_text_postgresql(element: utc_text, compiler: SQLCompiler, **kw: Any) -> str:
     arg = compiler.process(next(iter(element.clauses)), **kw)
@@ -251,8 +246,10 @@ class id_hex(FunctionElement[str]):  # noqa: N801
     inherit_cache = True
 
 
+@compiles(utc_text, "sqlite")
 @compiles(id_hex, "sqlite")
-def _id_hex_sqlite(element: id_hex, compiler: SQLCompiler, **kw: Any) -> str:
+def _as_stored_by_sqlite(element: FunctionElement[str], compiler: SQLCompiler, **kw: Any) -> str:
+    """Both are the text SQLite already stores: the column itself."""
     return compiler.process(next(iter(element.clauses)), **kw)
 
 
