@@ -152,7 +152,7 @@ class SurfaceRouter(APIRouter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._segments: frozenset[str] | None = None  # None: not known yet, or any
+        self._segments: frozenset[str] | None = None  # None: not known yet; empty: any
 
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint):
@@ -162,8 +162,8 @@ class SurfaceRouter(APIRouter):
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if self._segments is None:
-            self._segments = frozenset(_first_segment(getattr(r, "path", "")) for r in self.routes)
-        if "" not in self._segments and not any("{" in s for s in self._segments):
+            self._segments = _fixed_first_segments(self.routes)
+        if self._segments:
             path: str = scope.get("path", "")
             root: str = scope.get("root_path", "")
             if _first_segment(path[len(root) :] if path.startswith(root) else path) not in (
@@ -171,6 +171,13 @@ class SurfaceRouter(APIRouter):
             ):
                 return Match.NONE, {}
         return super().matches(scope)
+
+
+def _fixed_first_segments(routes: list[Any]) -> frozenset[str]:
+    """The first path segments of the routes; empty when one is a parameter or the root
+    (then any path may match)."""
+    segments = frozenset(_first_segment(getattr(route, "path", "")) for route in routes)
+    return frozenset() if "" in segments or any("{" in s for s in segments) else segments
 
 
 def _first_segment(path: str) -> str:
