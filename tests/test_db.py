@@ -3,6 +3,10 @@ never a 500, and the pool recovers by itself."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from typing import Any
+
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -33,3 +37,46 @@ def test_dropped_connections_fail_one_request_with_503_then_recover(db, api):
     assert first.status_code == 503
     assert first.json()["error"] == "unavailable"
     assert [api.get("/api/v2/clients").status_code for _ in range(2)] == [200, 200]
+
+
+def test_reads_on_the_event_loop_are_shared_only_by_callers_who_asked_before_they_began(db):
+    """The key check's read (Database.read_keyed_on_loop): callers waiting at once share one
+    round trip, and a caller who asks while a read is under way gets a later one, which sees
+    what was committed in between (a revocation must reach the very next request)."""
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite's reads never wait, so none is under way")
+    table = f"loop_reads_{uuid.uuid4().hex[:8]}"
+    # Each read is numbered once per statement and takes 0.2 s, so callers can pile up.
+    sql = (
+        f"WITH r AS (SELECT nextval('{table}_n') AS n, pg_sleep(0.2)) "
+        f"SELECT t.id, t.v, r.n FROM {table} t, r WHERE t.id = ANY(%s)"
+    )
+    with db.engine.begin() as conn:
+        conn.execute(text(f"CREATE SEQUENCE {table}_n"))
+        conn.execute(text(f"CREATE TABLE {table} (id int PRIMARY KEY, v text)"))
+        conn.execute(text(f"INSERT INTO {table} SELECT g, 'old' FROM generate_series(1, 10) g"))
+
+    async def scenario() -> tuple[Any, Any, list[Any], Any]:
+        first = asyncio.create_task(db.read_keyed_on_loop(sql, 1))
+        await asyncio.sleep(0.05)  # the first read is under way
+        with db.engine.begin() as conn:
+            conn.execute(text(f"UPDATE {table} SET v = 'new' WHERE id = 1"))
+        waiting = [asyncio.create_task(db.read_keyed_on_loop(sql, k)) for k in (1, *range(2, 11))]
+        missing = asyncio.create_task(db.read_keyed_on_loop(sql, 99))
+        given_up = asyncio.create_task(db.read_keyed_on_loop(sql, 3))
+        await asyncio.sleep(0)
+        given_up.cancel()  # one caller giving up must not cancel the others' read
+        return await first, await missing, await asyncio.gather(*waiting), given_up
+
+    try:
+        first, missing, waiting, given_up = asyncio.run(scenario())
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE {table}"))
+            conn.execute(text(f"DROP SEQUENCE {table}_n"))
+    assert first == (1, "old", 1)
+    assert missing is None
+    assert given_up.cancelled()
+    assert [tuple(row) for row in waiting] == [(1, "new", 2)] + [
+        (k, "old", 2) for k in range(2, 11)
+    ]

@@ -10,14 +10,16 @@ into SQLite's busy handler makes each loser sleep in growing steps and throughpu
 from __future__ import annotations
 
 import asyncio
+import json
 import queue
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -67,7 +69,9 @@ class Database:
         self._write_lock = threading.Lock()
         # Idle read-only SQLite connections for read_one; as many as were ever in use at once.
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
-        self._loop_reader = None if self.is_sqlite else _LoopReader(self.url)
+        # Per event loop (a server has one; tests run several): see read_keyed_on_loop.
+        self._loop_reads: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SharedReads]
+        self._loop_reads = weakref.WeakKeyDictionary()
 
     def _prepare_sqlite_dir(self) -> None:
         path = self.url.removeprefix("sqlite:///")
@@ -134,21 +138,14 @@ class Database:
         on PostgreSQL), seeing everything committed, with none of the session and transaction
         machinery: for the one check every request makes (accounts/credentials.py)."""
         if self.is_sqlite:
-            try:
-                reader = self._readers.get_nowait()
-            except queue.Empty:
-                reader = self._sqlite_reader()
-            try:
-                row: tuple[Any, ...] | None = reader.execute(sql, params).fetchone()
-            finally:
-                self._readers.put(reader)
-            return row
+            rows = self._read_sqlite(sql, params)
+            return rows[0] if rows else None
         raw = self.engine.raw_connection()
         try:
             driver: Any = raw.driver_connection
             driver.autocommit = True  # one statement: no BEGIN/ROLLBACK round trips
             try:
-                row = driver.execute(sql, params).fetchone()
+                row: tuple[Any, ...] | None = driver.execute(sql, params).fetchone()
             finally:
                 driver.autocommit = False
         except Exception as exc:
@@ -158,13 +155,39 @@ class Database:
             raw.close()
         return row
 
-    async def read_one_on_loop(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        """read_one without leaving the event loop: SQLite answers in microseconds, and
-        PostgreSQL is asked on a connection of the loop's own (a trip to a worker thread would
-        cost several times the read)."""
-        if self._loop_reader is None:
-            return self.read_one(sql, params)
-        return await self._loop_reader.read_one(sql, params)
+    async def read_keyed_on_loop(self, sql: str, key: Any) -> tuple[Any, ...] | None:
+        """The row of `sql` whose first column is `key`, read without leaving the event loop
+        (a trip to a worker thread would cost several times the read).
+
+        `sql` filters its key column with one placeholder for a list of keys:
+        `IN (SELECT value FROM json_each(?))` on SQLite, `= ANY(%s)` on PostgreSQL. Callers
+        waiting on one loop at once share one read: one round trip on PostgreSQL, on the
+        loop's own connection; one read transaction on SQLite, whose locks cost more than
+        the lookup. Each caller's read begins after it asked, so it sees everything
+        committed before."""
+        loop = asyncio.get_running_loop()
+        reads = self._loop_reads.get(loop)
+        if reads is None:
+            reads = self._loop_reads[loop] = _SharedReads(self._loop_reader())
+            weakref.finalize(loop, reads.reader.close)
+        return await reads.read_keyed(sql, key)
+
+    def _loop_reader(self) -> _Reader:
+        if self.is_sqlite:
+            return _SqliteLoopReader(self._read_sqlite)
+        url = make_url(self.url).set(drivername="postgresql")
+        return _LoopConnection(url.render_as_string(hide_password=False))
+
+    def _read_sqlite(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """Rows of a read-only statement on a pooled read-only connection."""
+        try:
+            reader = self._readers.get_nowait()
+        except queue.Empty:
+            reader = self._sqlite_reader()
+        try:
+            return reader.execute(sql, params).fetchall()
+        finally:
+            self._readers.put(reader)
 
     def _sqlite_reader(self) -> sqlite3.Connection:
         """A new read-only connection (kept for reuse: opening one costs more than a read)."""
@@ -185,63 +208,103 @@ class Database:
         self.engine.dispose()
         while not self._readers.empty():
             self._readers.get_nowait().close()
-        if self._loop_reader is not None:
-            self._loop_reader.close()
+        for reads in list(self._loop_reads.values()):
+            reads.reader.close()
 
 
-class _LoopReader:
-    """PostgreSQL connections for reads made on the event loop: one autocommit connection per
-    loop (a server has one; tests run several), on which requests take turns; each read is
-    one short round trip."""
+class _Reader(Protocol):
+    async def read_many(self, sql: str, keys: list[Any]) -> list[tuple[Any, ...]]: ...
 
-    def __init__(self, url: str) -> None:
-        self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(False)
-        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopConnection]
-        self._by_loop = weakref.WeakKeyDictionary()
+    def close(self) -> None: ...
 
-    async def read_one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        loop = asyncio.get_running_loop()
-        mine = self._by_loop.get(loop)
-        if mine is None:
-            mine = self._by_loop[loop] = _LoopConnection(self.conninfo)
-            weakref.finalize(loop, mine.close)
-        return await mine.read_one(sql, params)
+
+class _SqliteLoopReader:
+    """SQLite reads on the loop's own thread: they take microseconds."""
+
+    def __init__(self, read: Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]]) -> None:
+        self._read = read
+
+    async def read_many(self, sql: str, keys: list[Any]) -> list[tuple[Any, ...]]:
+        return self._read(sql, (json.dumps(keys),))
 
     def close(self) -> None:
-        for mine in list(self._by_loop.values()):
-            mine.close()
+        pass  # its connections are the database's pooled readers
+
+
+@dataclass
+class _SharedRead:
+    """One read of a statement for every key asked for before it was sent."""
+
+    keys: set[Any]
+    rows: asyncio.Future[dict[Any, tuple[Any, ...]]]
+    task: asyncio.Task[None] | None = None
+
+
+class _SharedReads:
+    """One read at a time on a loop. Callers asking while a read is under way wait for the
+    next one, which then answers all of them: under load one read serves many requests
+    instead of each queueing for its own."""
+
+    def __init__(self, reader: _Reader) -> None:
+        self.reader = reader
+        self._turn = asyncio.Lock()
+        self._next: dict[str, _SharedRead] = {}
+
+    async def read_keyed(self, sql: str, key: Any) -> tuple[Any, ...] | None:
+        shared = self._next.get(sql)
+        if shared is None:
+            loop = asyncio.get_running_loop()
+            shared = self._next[sql] = _SharedRead(set(), loop.create_future())
+            shared.task = loop.create_task(self._answer(sql, shared))
+        shared.keys.add(key)
+        # Shielded: one caller giving up must not cancel the others' read.
+        rows = await asyncio.shield(shared.rows)
+        return rows.get(key)
+
+    async def _answer(self, sql: str, shared: _SharedRead) -> None:
+        async with self._turn:
+            del self._next[sql]  # from here on, callers wait for a read that starts later
+            try:
+                rows = await self.reader.read_many(sql, list(shared.keys))
+            except Exception as exc:
+                shared.rows.set_exception(exc)
+            else:
+                shared.rows.set_result({row[0]: row for row in rows})
 
 
 class _LoopConnection:
+    """A PostgreSQL autocommit connection of one event loop's own."""
+
     def __init__(self, conninfo: str) -> None:
         self.conninfo = conninfo
         self._conn: Any = None
-        self._turn = asyncio.Lock()
 
-    async def read_one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    async def read_many(self, sql: str, keys: list[Any]) -> list[tuple[Any, ...]]:
+        return await self._read_retrying(sql, (keys,))
+
+    async def _read_retrying(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         import psycopg  # the PostgreSQL driver, present wherever PostgreSQL is used
 
-        async with self._turn:
-            try:
-                return await self._read(sql, params)
-            except psycopg.OperationalError:
-                # The server dropped the connection (a restart, an idle timeout): a read is
-                # safe to repeat, once, on a new one.
-                self.close()
-            try:
-                return await self._read(sql, params)
-            except psycopg.Error as exc:
-                self.close()
-                raise Unavailable("the database connection was reset; retry the request") from exc
+        try:
+            return await self._read(sql, params)
+        except psycopg.OperationalError:
+            # The server dropped the connection (a restart, an idle timeout): a read is safe
+            # to repeat, once, on a new one.
+            self.close()
+        try:
+            return await self._read(sql, params)
+        except psycopg.Error as exc:
+            self.close()
+            raise Unavailable("the database connection was reset; retry the request") from exc
 
-    async def _read(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    async def _read(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         import psycopg
 
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
         cursor = await self._conn.execute(sql, params)
-        row: tuple[Any, ...] | None = await cursor.fetchone()
-        return row
+        rows: list[tuple[Any, ...]] = await cursor.fetchall()
+        return rows
 
     def close(self) -> None:
         """Closed at once, from any thread or loop (libpq's own close, no round trip)."""

@@ -33,6 +33,18 @@ def plain_error(
     return Response(body, status, headers=dict(headers or {}), media_type="application/json")
 
 
+def has_body(scope: Scope) -> bool:
+    """Whether a request may carry a body: in HTTP/1 it gives one length or the other, and a
+    request with neither has none (RFC 9112 6.3). The checks below leave such requests alone.
+    (HTTP/2 frames a body without either.)"""
+    if scope.get("http_version") not in ("1.0", "1.1"):
+        return True
+    for name, value in scope.get("headers", ()):
+        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class PathLimit:
     """A different body limit for the paths `pattern` matches (uploads), and its message."""
@@ -63,7 +75,7 @@ class BodySizeLimit:
         return self.max_bytes, self.description
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not has_body(scope):
             await self.app(scope, receive, send)
             return
         max_bytes, description = self._limit_for(scope.get("path", ""))
@@ -116,9 +128,12 @@ class JsonDepthLimit:
         self.max_depth = max_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not has_body(scope):
+            await self.app(scope, receive, send)
+            return
         content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
         # FastAPI parses a body without a Content-Type as JSON too.
-        if scope["type"] != "http" or (content_type and b"json" not in content_type):
+        if content_type and b"json" not in content_type:
             await self.app(scope, receive, send)
             return
         depth = seen = 0

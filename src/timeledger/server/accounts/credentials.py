@@ -5,10 +5,10 @@ process.
 Loading a key with its user and account through the ORM costs several times what serving a
 small request does. So each process keeps, per key, those rows as they were when loaded and
 the account's `credentials_version` read just before them. Every change to an account, its
-users or its keys raises that version in the same transaction (the flush listener in
-models.py). A request reads only that one integer, from committed data, and reloads the key
-when it differs: a revoked key, a deactivated user or a changed plan is seen by the next
-request, as when every request looked the key up.
+users or its keys raises that version in the same transaction (database triggers, migration
+0013, so whoever the writer is). A request reads only that one integer, from committed data,
+and reloads the key when it differs: a revoked key, a deactivated user or a changed plan is
+seen by the next request, as when every request looked the key up.
 
 The version is read before the rows: a change committed between the two reads leaves newer
 rows with an older version, which the next request reloads; never the other way round."""
@@ -47,10 +47,13 @@ class Credentials:
         self.database = database
         self._known: dict[str, _Known] = {}
         self._lock = threading.Lock()
+        # In the driver's own dialect; the values are bound, never formatted in.
         mark = "?" if database.is_sqlite else "%s"
-        # The driver's own placeholder; the values are bound, never formatted in.
         self._account_sql = f"SELECT account_id FROM api_keys WHERE key_id = {mark}"  # noqa: S608
         self._version_sql = f"SELECT credentials_version FROM accounts WHERE id = {mark}"  # noqa: S608
+        # See Database.read_keyed_on_loop.
+        of_keys = "IN (SELECT value FROM json_each(?))" if database.is_sqlite else "= ANY(%s)"
+        self._keyed_version_sql = f"SELECT id, credentials_version FROM accounts WHERE id {of_keys}"  # noqa: S608
 
     def authenticate(self, token: str | None, surface: str) -> Authenticated:
         """The caller behind a token, or NotAuthenticated with the reason."""
@@ -61,14 +64,15 @@ class Credentials:
         return self._caller(key_id, secret, surface, known or self._load(key_id))
 
     async def authenticate_on_loop(self, token: str | None, surface: str) -> Authenticated:
-        """authenticate, for the event loop: a remembered key costs one read on the loop; only
-        loading a key (rows through the ORM) goes to a worker thread."""
+        """authenticate, for the event loop: a remembered key costs one read on the loop (shared
+        with the requests waiting at the same moment); only loading a key (rows through the
+        ORM) goes to a worker thread."""
         key_id, secret = keys.parse_token(token)
         known = self._known.get(key_id)
         if known is not None:
             account_id = self._bind(known.row[2].id)
-            row = await self.database.read_one_on_loop(self._version_sql, (account_id,))
-            if row is not None and int(row[0]) == known.version:
+            row = await self.database.read_keyed_on_loop(self._keyed_version_sql, account_id)
+            if row is not None and int(row[1]) == known.version:
                 return self._caller(key_id, secret, surface, known)
         return await anyio.to_thread.run_sync(self.authenticate, token, surface)
 

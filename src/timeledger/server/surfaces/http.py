@@ -65,7 +65,8 @@ class ContextViews:
 
 
 def context_views(surface: str, verify: Verify | None = None) -> ContextViews:
-    """`verify` adds the surface's own checks of a caller (e.g. /api/v2's Keito-Account-Id)."""
+    """`verify` adds the surface's own checks of a request and its caller (e.g. /api/v2's
+    Keito-Account-Id)."""
 
     async def caller(request: Request) -> Authenticated:
         found = request.scope.get(SCOPE_AUTH)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from timeledger import __version__
 from timeledger.server.expenses.receipts import MAX_RECEIPT_BYTES
@@ -15,7 +15,6 @@ from timeledger.server.surfaces.native import (
     accounts,
     audit_log,
     catalog,
-    deps,
     errors,
     expenses,
     invoice_messages,
@@ -52,7 +51,6 @@ def create_native_app() -> FastAPI:
         ),
         redirect_slashes=False,
         responses=errors.ERROR_RESPONSES,
-        dependencies=[Depends(deps.one_value_each)],
     )
     errors.install(app)
     app.include_router(accounts.router)
