@@ -4,6 +4,8 @@ never a 500, and the pool recovers by itself."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import time
 import uuid
 from typing import Any
 
@@ -56,7 +58,7 @@ def test_reads_on_the_event_loop_are_shared_only_by_callers_who_asked_before_the
         conn.execute(text(f"CREATE TABLE {table} (id int PRIMARY KEY, v text)"))
         conn.execute(text(f"INSERT INTO {table} SELECT g, 'old' FROM generate_series(1, 10) g"))
 
-    async def scenario() -> tuple[Any, Any, list[Any], Any]:
+    async def scenario() -> tuple[Any, Any, list[Any], bool]:
         first = asyncio.create_task(db.read_keyed_on_loop(sql, 1))
         await asyncio.sleep(0.05)  # the first read is under way
         with db.engine.begin() as conn:
@@ -66,17 +68,29 @@ def test_reads_on_the_event_loop_are_shared_only_by_callers_who_asked_before_the
         given_up = asyncio.create_task(db.read_keyed_on_loop(sql, 3))
         await asyncio.sleep(0)
         given_up.cancel()  # one caller giving up must not cancel the others' read
-        return await first, await missing, await asyncio.gather(*waiting), given_up
+        return await first, await missing, await asyncio.gather(*waiting), given_up.cancelled()
 
+    def connections() -> int:
+        with db.engine.connect() as conn:
+            sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            return int(conn.execute(text(sql)).scalar_one())
+
+    before = connections()
     try:
         first, missing, waiting, given_up = asyncio.run(scenario())
+        # The finished loop holds its connection no longer (here, one read waited its turn).
+        gc.collect()
+        deadline = time.monotonic() + 5
+        while connections() > before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert connections() == before
     finally:
         with db.engine.begin() as conn:
             conn.execute(text(f"DROP TABLE {table}"))
             conn.execute(text(f"DROP SEQUENCE {table}_n"))
     assert first == (1, "old", 1)
     assert missing is None
-    assert given_up.cancelled()
+    assert given_up
     assert [tuple(row) for row in waiting] == [(1, "new", 2)] + [
         (k, "old", 2) for k in range(2, 11)
     ]

@@ -237,39 +237,48 @@ class _SharedRead:
 
     keys: set[Any]
     rows: asyncio.Future[dict[Any, tuple[Any, ...]]]
-    task: asyncio.Task[None] | None = None
 
 
 class _SharedReads:
     """One read at a time on a loop. Callers asking while a read is under way wait for the
     next one, which then answers all of them: under load one read serves many requests
-    instead of each queueing for its own."""
+    instead of each queueing for its own. Idle, it holds nothing of the loop's (futures, a
+    task), so a finished loop and its connection can go."""
 
     def __init__(self, reader: _Reader) -> None:
         self.reader = reader
-        self._turn = asyncio.Lock()
         self._next: dict[str, _SharedRead] = {}
+        self._reading: asyncio.Task[None] | None = None
 
     async def read_keyed(self, sql: str, key: Any) -> tuple[Any, ...] | None:
         shared = self._next.get(sql)
         if shared is None:
             loop = asyncio.get_running_loop()
             shared = self._next[sql] = _SharedRead(set(), loop.create_future())
-            shared.task = loop.create_task(self._answer(sql, shared))
+            if self._reading is None:
+                self._reading = loop.create_task(self._read_in_turn())
         shared.keys.add(key)
         # Shielded: one caller giving up must not cancel the others' read.
         rows = await asyncio.shield(shared.rows)
         return rows.get(key)
 
-    async def _answer(self, sql: str, shared: _SharedRead) -> None:
-        async with self._turn:
-            del self._next[sql]  # from here on, callers wait for a read that starts later
-            try:
-                rows = await self.reader.read_many(sql, list(shared.keys))
-            except Exception as exc:
-                shared.rows.set_exception(exc)
-            else:
-                shared.rows.set_result({row[0]: row for row in rows})
+    async def _read_in_turn(self) -> None:
+        try:
+            while self._next:
+                # From here on, callers of this statement wait for a read that starts later.
+                sql = next(iter(self._next))
+                shared = self._next.pop(sql)
+                try:
+                    rows = await self.reader.read_many(sql, list(shared.keys))
+                except asyncio.CancelledError:
+                    shared.rows.cancel()
+                    raise
+                except Exception as exc:
+                    shared.rows.set_exception(exc)
+                else:
+                    shared.rows.set_result({row[0]: row for row in rows})
+        finally:
+            self._reading = None
 
 
 class _LoopConnection:
