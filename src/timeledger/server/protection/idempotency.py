@@ -114,6 +114,11 @@ def prune_expired(session: Session) -> int:
 # --- the ASGI layer --------------------------------------------------------------------------
 
 
+def requested(scope: Scope) -> bool:
+    """Whether the request asks for idempotency: a POST, PATCH or DELETE with the header."""
+    return scope["method"] in METHODS and any(name == HEADER for name, _ in scope["headers"])
+
+
 class Idempotency:
     """ASGI wrapper around one surface (inside the rate limit, which identifies the key)."""
 
@@ -123,12 +128,11 @@ class Idempotency:
         self.render_error = render_error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw = dict(scope.get("headers", [])).get(HEADER)
-        caller = scope.get(SCOPE_AUTH)
-        if scope["type"] != "http" or scope["method"] not in METHODS or raw is None:
+        if scope["type"] != "http" or not requested(scope):
             await self.app(scope, receive, send)
             return
-        key = raw.decode("latin-1").strip()
+        caller = scope.get(SCOPE_AUTH)
+        key = dict(scope["headers"])[HEADER].decode("latin-1").strip()
         if not 1 <= len(key) <= MAX_KEY_LENGTH:
             await self._refuse(
                 scope,

@@ -140,7 +140,7 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         caller = scope.get(SCOPE_AUTH)
-        limit = hourly_request_limit(caller.account) if isinstance(caller, Authenticated) else None
+        limit = limit_of(caller)
         if limit is None:  # no valid key (its 401 comes), or an unlimited plan
             await self.app(scope, receive, send)
             return
@@ -172,6 +172,11 @@ class RateLimit:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def limit_of(caller: object) -> int | None:
+    """The hourly request limit of the caller's plan; None for no caller, or no limit."""
+    return hourly_request_limit(caller.account) if isinstance(caller, Authenticated) else None
 
 
 def counter_for(redis_url: str, prefix: str) -> Counter:

@@ -1,6 +1,10 @@
 """The layers every API surface is mounted behind, outermost first:
 
 1. Authentication: finds the caller once (accounts/credentials.py) for every layer inside.
+   A request that needs nothing else of the layers but admission (no body, no
+   Idempotency-Key, no rate limit: every GET of an unlimited plan) goes from here straight
+   to the surface: each layer would only pass it on, and together they cost a tenth of
+   such a request.
 2. RateLimit: counts the request against its API key's hourly quota (429 past it) and adds
    the RateLimit headers to the response, whatever answers it.
 3. BodySizeLimit and JsonDepthLimit: 413 / 400 while the body streams in.
@@ -14,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from timeledger.server.accounts.credentials import Credentials
 from timeledger.server.config import Settings
@@ -25,10 +29,12 @@ from timeledger.server.limits import (
     ConcurrencyLimit,
     JsonDepthLimit,
     PathLimit,
+    has_body,
 )
+from timeledger.server.protection import idempotency
 from timeledger.server.protection.authentication import Authentication
 from timeledger.server.protection.idempotency import Idempotency
-from timeledger.server.protection.ratelimit import RateLimit, counter_for
+from timeledger.server.protection.ratelimit import RateLimit, counter_for, limit_of
 from timeledger.server.protection.render import RenderError
 
 
@@ -47,12 +53,32 @@ class Protection:
         body_limits: Sequence[PathLimit] = (),
     ) -> ASGIApp:
         """`app` behind every layer; `surface` names it in its callers' actors."""
-        guarded: ASGIApp = Idempotency(app, self.database, render_error)
-        guarded = ConcurrencyLimit(guarded, self.admission)
-        guarded = JsonDepthLimit(guarded)
-        guarded = BodySizeLimit(guarded, path_limits=body_limits, render_error=render_error)
-        guarded = RateLimit(guarded, self.counter, render_error)
-        return Authentication(guarded, self.credentials, surface)
+        layered: ASGIApp = Idempotency(app, self.database, render_error)
+        layered = ConcurrencyLimit(layered, self.admission)
+        layered = JsonDepthLimit(layered)
+        layered = BodySizeLimit(layered, path_limits=body_limits, render_error=render_error)
+        layered = RateLimit(layered, self.counter, render_error)
+        return _Guarded(app, layered, Authentication(self.credentials, surface), self.admission)
 
     async def aclose(self) -> None:
         await self.counter.aclose()
+
+
+class _Guarded:
+    def __init__(
+        self, app: ASGIApp, layered: ASGIApp, authentication: Authentication, admission: Admission
+    ) -> None:
+        self.app = app
+        self.layered = layered
+        self.authentication = authentication
+        self.admission = admission
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            caller = await self.authentication.identify(scope)
+            needs_layers = has_body(scope) or idempotency.requested(scope)
+            if not needs_layers and limit_of(caller) is None:
+                async with self.admission.slots:
+                    await self.app(scope, receive, send)
+                return
+        await self.layered(scope, receive, send)
