@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Engine, Table, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -133,10 +133,30 @@ class Database:
         finally:
             session.close()
 
+    def keyed_read(self, table: Table, key: str, *columns: str) -> KeyedRead:
+        """A read of `columns` of `table` from the row whose `key` is given, straight to the
+        driver in its own dialect, seeing everything committed, with none of the session and
+        transaction machinery: for the one check every request makes
+        (accounts/credentials.py)."""
+        names = ", ".join((key, *columns))
+        if self.is_sqlite:  # one key; a JSON list of keys (see read_keyed_on_loop)
+            mark, of_keys = "?", "IN (SELECT value FROM json_each(?))"
+        else:
+            mark, of_keys = "%s", "= ANY(%s)"
+        # Names from the models; the values are bound, never formatted in.
+        select_ = f"SELECT {names} FROM {table.name} WHERE {key}"  # noqa: S608
+        dialect = self.engine.dialect
+        return KeyedRead(
+            self,
+            one=f"{select_} = {mark}",
+            many=f"{select_} {of_keys}",
+            bind=table.c[key].type.bind_processor(dialect) or _as_is,
+            results=[table.c[c].type.result_processor(dialect, None) or _as_is for c in columns],
+        )
+
     def read_one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
         """One row of a read-only statement in the driver's own dialect (`?` on SQLite, `%s`
-        on PostgreSQL), seeing everything committed, with none of the session and transaction
-        machinery: for the one check every request makes (accounts/credentials.py)."""
+        on PostgreSQL), seeing everything committed (see keyed_read)."""
         if self.is_sqlite:
             rows = self._read_sqlite(sql, params)
             return rows[0] if rows else None
@@ -159,8 +179,8 @@ class Database:
         """The row of `sql` whose first column is `key`, read without leaving the event loop
         (a trip to a worker thread would cost several times the read).
 
-        `sql` filters its key column with one placeholder for a list of keys:
-        `IN (SELECT value FROM json_each(?))` on SQLite, `= ANY(%s)` on PostgreSQL. Callers
+        `sql` filters its key column with one placeholder for a list of keys (KeyedRead.many:
+        `IN (SELECT value FROM json_each(?))` on SQLite, `= ANY(%s)` on PostgreSQL). Callers
         waiting on one loop at once share one read: one round trip on PostgreSQL, on the
         loop's own connection; one read transaction on SQLite, whose locks cost more than
         the lookup. Each caller's read begins after it asked, so it sees everything
@@ -210,6 +230,34 @@ class Database:
             self._readers.get_nowait().close()
         for reads in list(self._loop_reads.values()):
             reads.reader.close()
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class KeyedRead:
+    """See Database.keyed_read. Each read answers the columns' values, or None without a
+    row."""
+
+    database: Database
+    one: str
+    many: str
+    bind: Callable[[Any], Any]
+    results: list[Callable[[Any], Any]]
+
+    def now(self, key: Any) -> tuple[Any, ...] | None:
+        return self._values(self.database.read_one(self.one, (self.bind(key),)))
+
+    async def on_loop(self, key: Any) -> tuple[Any, ...] | None:
+        """Read without leaving the event loop; see Database.read_keyed_on_loop."""
+        return self._values(await self.database.read_keyed_on_loop(self.many, self.bind(key)))
+
+    def _values(self, row: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+        if row is None:
+            return None
+        return tuple(result(value) for result, value in zip(self.results, row[1:], strict=True))
 
 
 class _Reader(Protocol):

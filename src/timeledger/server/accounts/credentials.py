@@ -16,7 +16,6 @@ rows with an older version, which the next request reloads; never the other way 
 from __future__ import annotations
 
 import threading
-import uuid
 from dataclasses import dataclass, field
 
 import anyio.to_thread
@@ -47,19 +46,15 @@ class Credentials:
         self.database = database
         self._known: dict[str, _Known] = {}
         self._lock = threading.Lock()
-        # In the driver's own dialect; the values are bound, never formatted in.
-        mark = "?" if database.is_sqlite else "%s"
-        self._account_sql = f"SELECT account_id FROM api_keys WHERE key_id = {mark}"  # noqa: S608
-        self._version_sql = f"SELECT credentials_version FROM accounts WHERE id = {mark}"  # noqa: S608
-        # See Database.read_keyed_on_loop.
-        of_keys = "IN (SELECT value FROM json_each(?))" if database.is_sqlite else "= ANY(%s)"
-        self._keyed_version_sql = f"SELECT id, credentials_version FROM accounts WHERE id {of_keys}"  # noqa: S608
+        tables = Account.metadata.tables
+        self._owner = database.keyed_read(tables["api_keys"], "key_id", "account_id")
+        self._version = database.keyed_read(tables["accounts"], "id", "credentials_version")
 
     def authenticate(self, token: str | None, surface: str) -> Authenticated:
         """The caller behind a token, or NotAuthenticated with the reason."""
         key_id, secret = keys.parse_token(token)
         known = self._known.get(key_id)
-        if known is not None and self._version(known.row[2].id) != known.version:
+        if known is not None and self._version.now(known.row[2].id) != (known.version,):
             known = None
         return self._caller(key_id, secret, surface, known or self._load(key_id))
 
@@ -70,9 +65,8 @@ class Credentials:
         key_id, secret = keys.parse_token(token)
         known = self._known.get(key_id)
         if known is not None:
-            account_id = self._bind(known.row[2].id)
-            row = await self.database.read_keyed_on_loop(self._keyed_version_sql, account_id)
-            if row is not None and int(row[1]) == known.version:
+            version = await self._version.on_loop(known.row[2].id)
+            if version == (known.version,):
                 return self._caller(key_id, secret, surface, known)
         return await anyio.to_thread.run_sync(self.authenticate, token, surface)
 
@@ -87,25 +81,17 @@ class Credentials:
             known.by_surface[surface] = auth
         return auth
 
-    def _version(self, account_id: uuid.UUID) -> int | None:
-        row = self.database.read_one(self._version_sql, (self._bind(account_id),))
-        return None if row is None else int(row[0])
-
-    def _bind(self, value: uuid.UUID) -> object:
-        return value.hex if self.database.is_sqlite else value  # how each stores a Uuid
-
     def _load(self, key_id: str) -> _Known | None:
-        owner = self.database.read_one(self._account_sql, (key_id,))
+        owner = self._owner.now(key_id)
         if owner is None:
             return None
-        account_id = owner[0] if isinstance(owner[0], uuid.UUID) else uuid.UUID(owner[0])
-        version = self._version(account_id)
+        version = self._version.now(owner[0])
         # A new transaction, begun after the version was read: its rows are no older.
         with self.database.transaction(write=False) as session:
             row = keys.lookup(session, key_id)
         if row is None or version is None:
             return None
-        known = _Known(version, row)
+        known = _Known(version[0], row)
         with self._lock:
             if len(self._known) >= MAX_KNOWN_KEYS:
                 self._known.clear()
