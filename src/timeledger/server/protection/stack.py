@@ -3,8 +3,8 @@
 1. Authentication: finds the caller once (accounts/credentials.py) for every layer inside.
    A request that needs nothing else of the layers but admission (no body, no
    Idempotency-Key, no rate limit: every GET of an unlimited plan) goes from here straight
-   to the surface: each layer would only pass it on, and together they cost a tenth of
-   such a request.
+   to the surface: each layer would only pass it on, and together they cost about 8% of
+   /users/me (measured in process).
 2. RateLimit: counts the request against its API key's hourly quota (429 past it) and adds
    the RateLimit headers to the response, whatever answers it.
 3. BodySizeLimit and JsonDepthLimit: 413 / 400 while the body streams in.
