@@ -47,8 +47,10 @@ class Credentials:
         self._known: dict[str, _Known] = {}
         self._lock = threading.Lock()
         tables = Account.metadata.tables
-        self._owner = database.keyed_read(tables["api_keys"], "key_id", "account_id")
-        self._version = database.keyed_read(tables["accounts"], "id", "credentials_version")
+        self._owner = database.keyed_read(tables[ApiKey.__tablename__], "key_id", "account_id")
+        self._version = database.keyed_read(
+            tables[Account.__tablename__], "id", "credentials_version"
+        )
 
     def authenticate(self, token: str | None, surface: str) -> Authenticated:
         """The caller behind a token, or NotAuthenticated with the reason."""

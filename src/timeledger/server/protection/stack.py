@@ -58,27 +58,26 @@ class Protection:
         layered = JsonDepthLimit(layered)
         layered = BodySizeLimit(layered, path_limits=body_limits, render_error=render_error)
         layered = RateLimit(layered, self.counter, render_error)
-        return _Guarded(app, layered, Authentication(self.credentials, surface), self.admission)
+        direct = ConcurrencyLimit(app, self.admission)
+        return _Guarded(direct, layered, Authentication(self.credentials, surface))
 
     async def aclose(self) -> None:
         await self.counter.aclose()
 
 
 class _Guarded:
-    def __init__(
-        self, app: ASGIApp, layered: ASGIApp, authentication: Authentication, admission: Admission
-    ) -> None:
+    """Authentication, then `app` (the surface under admission) or every layer."""
+
+    def __init__(self, app: ASGIApp, layered: ASGIApp, authentication: Authentication) -> None:
         self.app = app
         self.layered = layered
         self.authentication = authentication
-        self.admission = admission
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             caller = await self.authentication.identify(scope)
             needs_layers = has_body(scope) or idempotency.requested(scope)
             if not needs_layers and limit_of(caller) is None:
-                async with self.admission.slots:
-                    await self.app(scope, receive, send)
+                await self.app(scope, receive, send)
                 return
         await self.layered(scope, receive, send)
