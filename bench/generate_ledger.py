@@ -33,7 +33,15 @@ from sqlalchemy.orm import Session
 from bench.generate import Catalogue, Factory, Sizes, generate
 from timeledger.server.core.ids import new_id
 from timeledger.server.core.types import Fixed, UTCDateTime
-from timeledger.server.models import Account, Expense, ExpenseCategory, Outcome, TimeEntry, User
+from timeledger.server.models import (
+    Account,
+    BillingMark,
+    Expense,
+    ExpenseCategory,
+    Outcome,
+    TimeEntry,
+    User,
+)
 from timeledger.server.reports import derived, search
 
 Row = dict[str, Any]
@@ -186,7 +194,7 @@ def _entry(f: Factory, work: Work, n: int, seconds: int | None = None) -> tuple[
         "submitted_at": None,
         "approved_at": None,
         "approved_by_id": None,
-        "is_billed": rng.random() < 0.3,
+        "billed": rng.random() < 0.3,  # not a column: _fill marks these billed
     }, user
 
 
@@ -297,7 +305,6 @@ def expense_rows(f: Factory, work: Work, count: int, categories: list[Row]) -> I
             "submitted_at": None,
             "approved_at": None,
             "approved_by_id": None,
-            "is_billed": False,
         }
 
 
@@ -409,14 +416,17 @@ def _fill(conn: Connection, cat: Catalogue, sizes: LedgerSizes) -> Ledger:
     agents = {user for user, kind in types.items() if kind == "agent"}
     work = Work(f, cat, sizes, agents)
     ledger = Ledger(agent_ids=sorted(agents))
+    billed: list[Any] = []
     ledger.counts["time_entries"] = insert_fast(
-        conn, TimeEntry.__table__, time_entry_rows(f, work, sizes.time_entries)
+        conn, TimeEntry.__table__, _noting(billed, time_entry_rows(f, work, sizes.time_entries))
     )
     ledger.counts["running_timers"] = insert_fast(
         conn, TimeEntry.__table__, running_rows(f, work, sizes.running_timers)
     )
     pairs = list(outcome_rows(f, work, sizes.outcomes, ledger.agent_ids))
-    ledger.counts["outcome_entries"] = insert_fast(conn, TimeEntry.__table__, (e for e, _ in pairs))
+    ledger.counts["outcome_entries"] = insert_fast(
+        conn, TimeEntry.__table__, _noting(billed, (e for e, _ in pairs))
+    )
     ledger.counts["outcomes"] = insert_fast(conn, Outcome.__table__, (o for _, o in pairs))
     del pairs
     categories = category_rows(f)
@@ -424,7 +434,22 @@ def _fill(conn: Connection, cat: Catalogue, sizes: LedgerSizes) -> Ledger:
     ledger.counts["expenses"] = insert_fast(
         conn, Expense.__table__, expense_rows(f, work, sizes.expenses, categories)
     )
+    # As though one earlier invoice billed them (a mark needs no invoice row; see BillingMark).
+    invoice_id, now = new_id(), datetime.now(UTC)
+    marks = (
+        {"item_id": i, "account_id": f.account_id, "invoice_id": invoice_id, "billed_at": now}
+        for i in billed
+    )
+    ledger.counts["billed"] = insert_fast(conn, BillingMark.__table__, marks)
     return ledger
+
+
+def _noting(billed: list[Any], rows: Iterable[Row]) -> Iterator[Row]:
+    """The rows, noting the ids of those _entry chose to be billed."""
+    for row in rows:
+        if row["billed"]:
+            billed.append(row["id"])
+        yield row
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -133,7 +133,6 @@ def _entries(
             "submitted_at": None,
             "approved_at": None,
             "approved_by_id": None,
-            "is_billed": False,
         }
 
 

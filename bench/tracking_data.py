@@ -99,7 +99,6 @@ def entry_rows(f: Factory, users: list[Row], projects: list[Any], count: int) ->
             "submitted_at": None,
             "approved_at": None,
             "approved_by_id": None,
-            "is_billed": False,
         }
 
 

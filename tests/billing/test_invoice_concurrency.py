@@ -5,6 +5,7 @@ invoices both reach for is billed by exactly one of them."""
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import Counter
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from callkit import V2, exact, get
+from timeledger.server.models import TimeEntry
+from timeledger.server.tracking.service import ensure_unlocked
 
 
 def _at_once(app: Any, token: str, bodies: list[dict[str, Any]]) -> list[Any]:
@@ -71,3 +74,29 @@ def test_work_reached_by_two_invoices_at_once_is_billed_once(app, api, tenant, s
         assert sum(i["subtotal"] for i in invoices) == 4 * 100 + 4 * 150
         numbers = sorted(int(i["number"]) for i in get(api, "invoices")["invoices"])
         assert numbers == list(range(1, len(numbers) + 1))  # failed creations left no gap
+
+
+def test_billing_waits_for_an_edit_in_flight_and_bills_what_it_wrote(app, db, tenant, shop, api):
+    """An edit that found its entry unbilled (ensure_unlocked) holds billing off until it
+    commits, so the invoice bills the entry as edited, never the version before."""
+    entry = shop.entry(api, spent_date="2026-03-02", hours=1)
+    body = {"client_id": shop.client_id, "period_start": "2026-03-01", "period_end": "2026-03-31"}
+    results: list[Any] = []
+    with db.transaction(write=True) as session:
+        row = session.get(TimeEntry, uuid.UUID(entry["id"]))
+        assert row is not None
+        ensure_unlocked(row)
+        row.duration_seconds = 2 * 3600
+        session.flush()
+        billing = threading.Thread(
+            target=lambda: results.extend(_at_once(app, tenant.token, [body]))
+        )
+        billing.start()
+        billing.join(timeout=0.5)
+        assert billing.is_alive(), "the invoice did not wait for the edit"
+    billing.join(timeout=30)
+    (response,) = results
+    invoice = exact(response)
+    assert response.status_code == 201, invoice
+    assert [line["quantity"] for line in invoice["line_items"]] == [2]
+    assert get(api, f"time_entries/{entry['id']}")["is_billed"] is True

@@ -6,12 +6,14 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from alembic import command
 from billkit import move
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import update
+from sqlalchemy import inspect, text, update
 
 from callkit import V2, assert_error, get, ok, post
+from timeledger.server import migrate
 from timeledger.server.models import TimeEntry
 
 PERIOD = {"period_start": "2026-03-01", "period_end": "2026-03-31"}
@@ -254,3 +256,50 @@ def test_merge_bills_the_union_of_each_persons_intervals(api, shop, work):
     ok(api.delete(f"{V2}/invoices/{body['id']}"))
     for entry in made:
         ok(api.delete(f"{V2}/time_entries/{entry['id']}"), 204)
+
+
+def test_billing_and_releasing_show_to_clients_syncing_by_updated_since(api, shop):
+    """Billing writes a mark, not the entry, yet the entry reads as changed: its updated_at
+    is the billing time and updated_since finds it; releasing stamps the entry again."""
+    billed = shop.entry(api, spent_date="2026-03-02", hours=1)
+    untouched = shop.entry(api, spent_date="2026-04-02", hours=1)
+    sync = get(api, f"time_entries/{untouched['id']}")["updated_at"]
+
+    def changed_since(moment: str) -> list[str]:
+        return [row["id"] for row in get(api, "time_entries", updated_since=moment)["time_entries"]]
+
+    assert changed_since(sync) == [untouched["id"]]
+    invoice = post(api, "invoices", client_id=shop.client_id, **PERIOD)
+    row = get(api, f"time_entries/{billed['id']}")
+    assert row["is_billed"] is True
+    assert row["updated_at"] == invoice["created_at"] > sync
+    assert changed_since(invoice["created_at"]) == [billed["id"]]
+    assert get(api, f"time_entries/{untouched['id']}")["updated_at"] == sync
+
+    ok(api.delete(f"{V2}/invoices/{invoice['id']}"))
+    released = get(api, f"time_entries/{billed['id']}")
+    assert released["is_billed"] is False and released["updated_at"] > invoice["created_at"]
+    assert changed_since(released["updated_at"]) == [billed["id"]]
+
+
+def test_migration_0014_moves_billing_to_marks_and_back(api, db, shop):
+    """Work billed before the upgrade stays billed on its invoice, and a downgrade puts the
+    columns back as they were."""
+    entry = shop.entry(api, spent_date="2026-03-02", hours=1)
+    shop.entry(api, spent_date="2026-04-02", hours=1)
+    invoice = post(api, "invoices", client_id=shop.client_id, **PERIOD)
+    billed_count = "SELECT count(*) FROM time_entries WHERE is_billed AND invoice_id IS NOT NULL"
+    try:
+        command.downgrade(migrate.alembic_config(db.engine), "0013_credentials_version")
+        with db.engine.connect() as conn:
+            assert conn.execute(text(billed_count)).scalar() == 1
+            assert conn.execute(text("SELECT count(*) FROM time_entries")).scalar() == 2
+            assert "billing_marks" not in inspect(conn).get_table_names()
+    finally:
+        migrate.upgrade(db.engine)
+        db.engine.dispose()  # no pooled connection keeps a plan of the old columns
+    row = get(api, f"time_entries/{entry['id']}")
+    assert row["is_billed"] is True and row["updated_at"] == invoice["created_at"]
+    assert_error(api.delete(f"{V2}/time_entries/{entry['id']}"), 409, "billed")
+    ok(api.delete(f"{V2}/invoices/{invoice['id']}"))
+    assert get(api, f"time_entries/{entry['id']}")["is_billed"] is False

@@ -24,6 +24,7 @@ from trackkit import (
     make_work,
     ok,
     post_entry,
+    set_billed,
     set_company,
 )
 
@@ -39,13 +40,6 @@ def row(db: Database, entry_id: str) -> TimeEntry:
         found = session.get(TimeEntry, uuid.UUID(entry_id))
         assert found is not None
         return found
-
-
-def set_billed(db: Database, entry_id: str) -> None:
-    with db.transaction(write=True) as session:
-        found = session.get(TimeEntry, uuid.UUID(entry_id))
-        assert found is not None
-        found.is_billed = True
 
 
 # --- the wire shape ---
@@ -649,7 +643,7 @@ def listed(
         external_reference={"type": "ticket", "id": "T-1"},
     )
     add("running", spent_date="2026-05-06", is_running=True)
-    set_billed(db, ids["billed"])
+    set_billed(api, work, db, ids["billed"])
     ok(api.post(f"{V2}/time_entries/submit", json={"ids": [ids["cli"]]}))
     ids["member_id"] = member.user_id  # type: ignore[attr-defined]
     ids["other"] = other

@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from trackkit import V2, Work, assert_error, ok, post_entry
+from trackkit import V2, Work, assert_error, ok, post_entry, set_billed
 
 from timeledger.server.db import Database
-from timeledger.server.models import TimeEntry
 
 Events = Callable[..., list[tuple[str, dict[str, Any]]]]
 Counts = Callable[[], tuple[int, int]]
@@ -174,10 +173,7 @@ def test_billed_entries_are_locked_for_good(
     entry = post_entry(api, work, spent_date=DAY, hours=1)
     ok(action(api, "submit", ids=[entry["id"]]))
     ok(action(api, "approve", ids=[entry["id"]]))
-    with db.transaction(write=True) as session:
-        stored = session.get(TimeEntry, uuid.UUID(entry["id"]))
-        assert stored is not None
-        stored.is_billed = True
+    set_billed(api, work, db, entry["id"])
     url = f"{V2}/time_entries/{entry['id']}"
     body = ok(api.get(url))
     assert (body["is_billed"], body["is_locked"]) == (True, True)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from starlette.testclient import TestClient
+
+from timeledger.server.db import Database
+from timeledger.server.models import BillingMark, Invoice
 
 V2 = "/api/v2"
 # A fixed "now" for tests that move the clock: a Wednesday, 15:00 UTC.
@@ -102,3 +106,21 @@ def make_work(api: TestClient, name: str = "Website") -> Work:
         201,
     )
     return Work(client["id"], project["id"], task["id"], other["id"])
+
+
+def set_billed(api: TestClient, work: Work, db: Database, entry_id: str) -> None:
+    """Mark the entry billed on a real invoice of its client, as billing from tracked work
+    does (that path itself is tested in tests/billing)."""
+    line = {"kind": "Service", "description": "Work", "unit_price": 100, "quantity": 1}
+    body = {"client_id": work.client_id, "line_items": [line]}
+    invoice_id = uuid.UUID(ok(api.post(f"{V2}/invoices", json=body), 201)["id"])
+    with db.transaction(write=True) as session:
+        invoice = session.get(Invoice, invoice_id)
+        assert invoice is not None
+        mark = BillingMark(
+            item_id=uuid.UUID(entry_id),
+            account_id=invoice.account_id,
+            invoice_id=invoice.id,
+            billed_at=invoice.created_at,
+        )
+        session.add(mark)

@@ -22,6 +22,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, Table, create_engine, event, make_url, text
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -31,6 +35,12 @@ from timeledger.server.core.errors import Conflict, Unavailable
 
 class Base(DeclarativeBase):
     pass
+
+
+def upsert(dialect: str, table: Any) -> PgInsert | SqliteInsert:
+    """An INSERT into `table` that can say ON CONFLICT, in the dialect's spelling (the same
+    on both engines: `.on_conflict_do_nothing(...)`, `.on_conflict_do_update(...)`)."""
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
 _WRITE_OPTION = "timeledger_write"

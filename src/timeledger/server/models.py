@@ -23,7 +23,7 @@ from timeledger.server.outbox.models import OutboxEvent
 from timeledger.server.outcomes.models import Outcome
 from timeledger.server.protection.models import IdempotencyRecord
 from timeledger.server.reports.models import BudgetAlert, ProjectSpending
-from timeledger.server.tracking.models import TimeEntry, TimeEntryTemplate
+from timeledger.server.tracking.models import BillingMark, TimeEntry, TimeEntryTemplate
 from timeledger.server.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 metadata = Base.metadata
@@ -32,6 +32,7 @@ __all__ = [
     "Account",
     "ApiKey",
     "AuditRecord",
+    "BillingMark",
     "BudgetAlert",
     "Client",
     "Contact",

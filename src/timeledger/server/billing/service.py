@@ -13,9 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Select, delete, update
 from sqlalchemy.orm import Session
 
 from timeledger.server.accounts.models import Account
@@ -48,9 +46,10 @@ from timeledger.server.core.crud import (
 from timeledger.server.core.errors import Conflict, NotFound, ValidationFailed
 from timeledger.server.core.ids import parse_id
 from timeledger.server.core.money import MAX_AMOUNT
+from timeledger.server.db import upsert
 from timeledger.server.expenses.models import Expense
 from timeledger.server.outbox.service import emit
-from timeledger.server.tracking.models import TimeEntry
+from timeledger.server.tracking.models import BillingMark, TimeEntry
 
 INVOICING = "invoicing"
 _NET_DAYS = {"upon_receipt": 0, "net_15": 15, "net_30": 30, "net_45": 45, "net_60": 60}
@@ -98,9 +97,8 @@ def next_seq(session: Session, account_id: uuid.UUID) -> int:
     UPDATE ... RETURNING locks the counter row on PostgreSQL until commit (SQLite admits one
     writer), so concurrent creations get distinct numbers, and one that rolls back gives its
     number back (no gaps)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
-        insert(InvoiceCounter)
+        upsert(session.get_bind().dialect.name, InvoiceCounter)
         .values(account_id=account_id, last_seq=0)
         .on_conflict_do_nothing(index_elements=["account_id"])
     )
@@ -304,10 +302,7 @@ def _ensure_draft(invoice: Invoice, doing: str) -> None:
 
 
 def _bills_work(session: Session, invoice: Invoice) -> bool:
-    return any(
-        session.scalar(select(model.id).where(model.invoice_id == invoice.id).limit(1))
-        for model in (TimeEntry, Expense)
-    )
+    return session.scalar(BillingMark.items_of(invoice.id).limit(1)) is not None
 
 
 def update_invoice(
@@ -391,17 +386,18 @@ def _edit_lines(
 
 def release_work(session: Session, invoice: Invoice) -> int:
     """The time entries and expenses the invoice billed become unbilled (and editable);
-    returns how many."""
-    now, released = utcnow(), 0
+    returns how many. Each is stamped updated, so that clients syncing by updated_since see
+    is_billed turn false (billing showed through the mark's billed_at)."""
+    now, marked = utcnow(), BillingMark.items_of(invoice.id)
     for model in (TimeEntry, Expense):
-        result = session.execute(
+        session.execute(
             update(model)
-            .where(model.account_id == invoice.account_id, model.invoice_id == invoice.id)
-            .values(is_billed=False, invoice_id=None, updated_at=now)
+            .where(model.account_id == invoice.account_id, model.id.in_(marked))
+            .values(updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        released += int(result.rowcount)  # type: ignore[attr-defined]
-    return released
+    result = session.execute(delete(BillingMark).where(BillingMark.invoice_id == invoice.id))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def delete_invoice(session: Session, actor: Actor, invoice_id: str) -> Invoice:

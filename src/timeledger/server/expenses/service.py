@@ -7,6 +7,7 @@ Who, visibility, metadata, approval and locks are those of time entries (trackin
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -153,8 +154,9 @@ def get_expense(session: Session, actor: Actor, expense_id: str) -> ExpenseView:
     return view
 
 
-def apply_filters(stmt: Select[Any], f: ExpenseFilters) -> Select[Any]:
-    """The list filters as WHERE clauses (reports and export share them)."""
+def apply_filters(stmt: Select[Any], f: ExpenseFilters, account_id: uuid.UUID) -> Select[Any]:
+    """The list filters as WHERE clauses of the account's expenses (reports and export
+    share them)."""
     if f.from_ and f.to and f.from_ > f.to:
         raise ValidationFailed("from must not be after to", field="from")
     for name, column in (
@@ -175,18 +177,18 @@ def apply_filters(stmt: Select[Any], f: ExpenseFilters) -> Select[Any]:
     if f.to is not None:
         stmt = stmt.where(Expense.spent_date <= f.to)
     if f.is_billed is not None:
-        stmt = stmt.where(Expense.is_billed.is_(f.is_billed))
+        stmt = stmt.where(Expense.is_billed if f.is_billed else ~Expense.is_billed)
     if f.approval_status is not None:
         stmt = stmt.where(Expense.approval_status == f.approval_status)
     if f.updated_since is not None:
-        stmt = stmt.where(Expense.updated_at >= f.updated_since)
+        stmt = stmt.where(Expense.changed_since(account_id, f.updated_since))
     return stmt
 
 
 def list_expenses(
     session: Session, actor: Actor, filters: ExpenseFilters, *, page: int, per_page: int
 ) -> Page[ExpenseView]:
-    stmt = apply_filters(visible_expenses(actor), filters)
+    stmt = apply_filters(visible_expenses(actor), filters, actor.account_id)
     stmt = stmt.order_by(Expense.spent_date.desc(), Expense.id.desc())
     result = paginate(session, stmt, page, per_page)
     view = _view(session, actor)
@@ -200,6 +202,7 @@ def payload(expense: Expense) -> dict[str, Any]:
     """An expense as event data: its columns, metadata under its wire name, no storage key."""
     data = snapshot(expense)
     data["metadata"] = data.pop("meta")
+    data.update(expense.billing_state())
     data.pop("receipt_key", None)
     return data
 
@@ -273,7 +276,7 @@ def create_expense(session: Session, actor: Actor, command: ExpenseCreate) -> Ex
         source=command.source,
         meta=command.metadata,
         approval_status="unsubmitted",
-        is_billed=False,
+        billing=None,
     )
     expense.user, expense.project, expense.category = user, project, category
     session.add(expense)

@@ -43,8 +43,6 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, UOWTransaction, aliased
 
 from timeledger.server.accounts.models import Account
@@ -53,6 +51,7 @@ from timeledger.server.catalog.models import Client, Project
 from timeledger.server.core.actor import Actor
 from timeledger.server.core.clock import utcnow
 from timeledger.server.core.money import AMOUNT_SCALE, minor_units
+from timeledger.server.db import upsert
 from timeledger.server.expenses.models import Expense
 from timeledger.server.outcomes import projection
 from timeledger.server.outcomes.models import Outcome
@@ -261,7 +260,7 @@ def _deltas(session: Session) -> Deltas:
 @cache
 def _add_spending(dialect: str) -> Any:
     """INSERT a project's month, or add to the one there (built once: it is on every write)."""
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(ProjectSpending)
+    stmt = upsert(dialect, ProjectSpending)
     table = ProjectSpending.__table__
     return stmt.on_conflict_do_update(
         index_elements=["project_id", "month"],

@@ -51,7 +51,7 @@ from timeledger.server.expenses.models import Expense, ExpenseCategory
 from timeledger.server.expenses.schemas import ExpenseFilters
 from timeledger.server.reports.sql import Figures, constant, raw
 from timeledger.server.tracking import service as tracking
-from timeledger.server.tracking.models import TimeEntry
+from timeledger.server.tracking.models import Approvable, BillingMark, TimeEntry
 from timeledger.server.tracking.schemas import EntryFilters
 from timeledger.server.tracking.timing import round_seconds
 
@@ -432,6 +432,18 @@ class Catalogue:
         return cls(users, projects, tasks)
 
 
+class _Billing:
+    """A row's billing mark, outer-joined, for is_billed and updated_at as the wire has them
+    (Approvable.is_billed, .changed_at)."""
+
+    def __init__(self, model: type[Approvable]) -> None:
+        self.mark = aliased(BillingMark)
+        self.joined = self.mark.item_id == model.id
+        self.is_billed = self.mark.item_id.is_not(None)
+        later = self.mark.billed_at > model.updated_at
+        self.changed_at = case((later, self.mark.billed_at), else_=model.updated_at)
+
+
 def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table:
     """Plan an export of the entries the list would show for these filters, oldest first.
     Figures are the list's (tracking/views.py): live time for running timers, the account's
@@ -441,6 +453,7 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
     te = TimeEntry
     # A running timer's time up to now (or its auto-stop), as the reports count it.
     seconds = Figures.of(session, view.account, view.now).seconds()
+    billing = _Billing(te)
     stmt = (
         select(
             id_hex(te.id),
@@ -459,13 +472,15 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
             raw(te.cost_rate),
             te.source,
             te.approval_status,
-            type_coerce(te.is_billed, Integer),
+            type_coerce(billing.is_billed, Integer),
             te.external_ref_type,
             te.external_ref_id,
             func.nullif(json_text(te.meta), "null"),
             utc_text(te.created_at),
-            utc_text(te.updated_at),
+            utc_text(billing.changed_at),
         )
+        .select_from(te)
+        .outerjoin(billing.mark, billing.joined)
         .where(where if where is not None else te.account_id == actor.account_id)
         .order_by(te.spent_date, te.id)
     )
@@ -594,10 +609,13 @@ EXPENSE_COLUMNS = (
 
 def expense_table(session: Session, actor: Actor, filters: ExpenseFilters) -> Table:
     view = tracking.viewer(session, actor)
-    where = expenses.apply_filters(expenses.visible_expenses(actor), filters).whereclause
+    where = expenses.apply_filters(
+        expenses.visible_expenses(actor), filters, actor.account_id
+    ).whereclause
     ex = Expense
     p, c, u, k = aliased(Project), aliased(Client), aliased(User), aliased(ExpenseCategory)
     currency = func.coalesce(p.currency, c.currency, constant(view.account.currency))
+    billing = _Billing(ex)
     stmt: Select[Any] = (
         select(  # type: ignore[assignment]
             id_text(ex.id),
@@ -621,14 +639,15 @@ def expense_table(session: Session, actor: Actor, filters: ExpenseFilters) -> Ta
             ex.billable,
             ex.source,
             ex.approval_status,
-            ex.is_billed,
+            billing.is_billed,
             ex.receipt_file_name,
             ex.receipt_content_type,
             json_text(ex.meta),
             utc_text(ex.created_at),
-            utc_text(ex.updated_at),
+            utc_text(billing.changed_at),
         )
         .select_from(ex)
+        .outerjoin(billing.mark, billing.joined)
         .join(u, u.id == ex.user_id)
         .join(p, p.id == ex.project_id)
         .outerjoin(c, c.id == p.client_id)

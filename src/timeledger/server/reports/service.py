@@ -66,7 +66,11 @@ def _context(session: Session, actor: Actor, query: ReportQuery) -> Context:
     if expense_filters is None:
         spent: ColumnElement[bool] = false()
     else:
-        spent = _where(expenses.apply_filters(expenses.visible_expenses(actor), expense_filters))
+        spent = _where(
+            expenses.apply_filters(
+                expenses.visible_expenses(actor), expense_filters, actor.account_id
+            )
+        )
     cube = Cube(
         figures,
         entries=entries,

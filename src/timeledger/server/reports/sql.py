@@ -511,7 +511,7 @@ class Cube:
     def _stored_time(self, wanted: set[str]) -> dict[str, ColumnElement[Any]]:
         te = TimeEntry
         hours = self.figures.hours(te.rounded_seconds.expression)
-        open_ = te.is_billed.is_(False)
+        open_ = ~te.is_billed
         every: dict[str, Callable[[], ColumnElement[Any]]] = {
             "entries": lambda: func.count(),
             "raw_hours": lambda: func.sum(self.figures.hours(te.duration_seconds.expression)),
@@ -533,7 +533,7 @@ class Cube:
         raw_seconds = f.seconds()
         seconds = f.rounded(raw_seconds)
         billed = func.coalesce(te.billable_seconds, seconds)
-        open_ = and_(te.billable.is_(True), te.is_billed.is_(False))
+        open_ = and_(te.billable.is_(True), ~te.is_billed)
 
         def amount(rate: Any, of: ColumnElement[int], when: ColumnElement[bool]) -> Any:
             return case((when, f.amount(rate, of, source.currency)), else_=0)
@@ -562,7 +562,7 @@ class Cube:
         def measures(_: Source) -> dict[str, ColumnElement[Any]]:
             amount = raw(Outcome.amount)
             won = Outcome.success.is_(True)
-            open_won = and_(won, TimeEntry.is_billed.is_(False))
+            open_won = and_(won, ~TimeEntry.is_billed)
             every: dict[str, Callable[[], ColumnElement[Any]]] = {
                 "outcomes": lambda: func.count(),
                 "successful_outcomes": lambda: func.sum(case((won, 1), else_=0)),
@@ -584,7 +584,7 @@ class Cube:
 
         def measures(_: Source) -> dict[str, ColumnElement[Any]]:
             total = raw(ex.total_cost)
-            open_ = and_(ex.billable.is_(True), ex.is_billed.is_(False))
+            open_ = and_(ex.billable.is_(True), ~ex.is_billed)
             every: dict[str, Callable[[], ColumnElement[Any]]] = {
                 "expenses": lambda: func.count(),
                 "expense_total": lambda: func.sum(total),

@@ -8,18 +8,25 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
     Integer,
+    Select,
     String,
     Text,
     Uuid,
+    exists,
+    or_,
+    select,
     text,
 )
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, declared_attr, foreign, mapped_column, relationship
 
 from timeledger.server.accounts.models import User
+from timeledger.server.billing.models import Invoice
 from timeledger.server.catalog.models import Project, Task
 from timeledger.server.core.models import AccountScoped
 from timeledger.server.core.money import AMOUNT_SCALE
@@ -27,7 +34,34 @@ from timeledger.server.core.types import Fixed, JSONType, UTCDateTime
 from timeledger.server.db import Base
 
 
-class Approvable:
+class BillingMark(Base):
+    """That a time entry or an expense is billed, and on which invoice.
+
+    A narrow row of its own rather than columns of the entry: billing 100,000 entries then
+    writes 100,000 small rows instead of rewriting the entries and each of their indexes
+    (claiming 100,000 entries in the server: 0.4 s against 2.5 s on SQLite, 0.5 s against
+    3 s on PostgreSQL). Billing inserts the mark; releasing deletes it; the primary key is
+    what makes a row billed at most once. There are no foreign keys because PostgreSQL
+    checks them row by row (another 0.3 s per 100,000 marks): marks are written and removed
+    only by the billing service, in the transaction that changes their invoice, and a
+    billed row is locked, so it cannot be deleted while marked."""
+
+    __tablename__ = "billing_marks"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    item_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(Uuid)  # its invoice's, and its row's
+    invoice_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    # Its invoice's created_at: "billed since" is found through the invoices' index.
+    billed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @classmethod
+    def items_of(cls, invoice_id: uuid.UUID) -> Select[Any]:
+        """The ids of the rows an invoice billed."""
+        return select(cls.item_id).where(cls.invoice_id == invoice_id)
+
+
+class Approvable(AccountScoped):
     """Approval state of a ledger row (time entries and expenses alike): unsubmitted ->
     submitted -> approved, or rejected with a reason; approved or billed rows are locked."""
 
@@ -35,16 +69,55 @@ class Approvable:
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    is_billed: Mapped[bool] = mapped_column(Boolean, default=False)
 
     @declared_attr
     def approved_by_id(cls) -> Mapped[uuid.UUID | None]:  # noqa: N805 (the class)
         return mapped_column(Uuid, ForeignKey("users.id"))
 
     @declared_attr
-    def invoice_id(cls) -> Mapped[uuid.UUID | None]:  # noqa: N805 (the class)
-        """The invoice that bills this row (set with is_billed; billing/tracked.py)."""
-        return mapped_column(Uuid, ForeignKey("invoices.id"), index=True)
+    def billing(cls) -> Mapped[BillingMark | None]:  # noqa: N805 (the class)
+        """The row's billing mark, loaded with it; None while unbilled."""
+        return relationship(
+            BillingMark,
+            primaryjoin=lambda: foreign(BillingMark.item_id) == cls.id,
+            lazy="joined",
+            viewonly=True,
+        )
+
+    @hybrid_property
+    def is_billed(self) -> bool:
+        return self.billing is not None
+
+    @is_billed.inplace.expression
+    @classmethod
+    def _is_billed_expression(cls) -> ColumnElement[bool]:
+        return exists().where(BillingMark.item_id == cls.id)
+
+    def billing_state(self) -> dict[str, Any]:
+        """is_billed and invoice_id, as the row's events carry them."""
+        invoice_id = None if self.billing is None else str(self.billing.invoice_id)
+        return {"is_billed": self.is_billed, "invoice_id": invoice_id}
+
+    @property
+    def changed_at(self) -> datetime:
+        """When the row last changed, billing included: what the wire calls updated_at.
+        (Releasing a row from an invoice stamps its own updated_at.)"""
+        if self.billing is None:
+            return self.updated_at
+        return max(self.updated_at, self.billing.billed_at)
+
+    @classmethod
+    def changed_since(cls, account_id: uuid.UUID, moment: datetime) -> ColumnElement[bool]:
+        """Rows that changed at or after `moment`, billing included (as changed_at). Marks
+        are found through their invoices (an invoice's updated_at is never before its
+        created_at, the marks' billed_at), which saves indexing every mark."""
+        invoices = select(Invoice.id).where(
+            Invoice.account_id == account_id, Invoice.updated_at >= moment
+        )
+        billed = select(BillingMark.item_id).where(
+            BillingMark.invoice_id.in_(invoices), BillingMark.billed_at >= moment
+        )
+        return or_(cls.updated_at >= moment, cls.id.in_(billed))
 
 
 # Columns derived from the others (reports/derived.py): not part of an entry's events.
@@ -57,7 +130,6 @@ FIGURES_INDEXED = (
     "task_id",
     "source",
     "billable",
-    "is_billed",
     "duration_seconds",
     *FIGURE_COLUMNS,
 )

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, or_, select
+from sqlalchemy import ColumnElement, Select, false, func, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from timeledger.server.accounts.models import Account, User
 from timeledger.server.accounts.service import get_account
@@ -137,11 +137,11 @@ def apply_filters(stmt: Select[TimeEntry], f: EntryFilters, view: Viewer) -> Sel
     if f.to is not None:
         stmt = stmt.where(TimeEntry.spent_date <= f.to)
     if f.is_billed is not None:
-        stmt = stmt.where(TimeEntry.is_billed.is_(f.is_billed))
+        stmt = stmt.where(TimeEntry.is_billed if f.is_billed else ~TimeEntry.is_billed)
     if f.approval_status is not None:
         stmt = stmt.where(TimeEntry.approval_status == f.approval_status)
     if f.updated_since is not None:
-        stmt = stmt.where(TimeEntry.updated_at >= f.updated_since)
+        stmt = stmt.where(TimeEntry.changed_since(view.account.id, f.updated_since))
     if f.external_reference is not None:
         ref_type, sep, ref_id = f.external_reference.partition(":")
         if not sep or not ref_type or not ref_id:
@@ -635,14 +635,36 @@ def payload(entry: TimeEntry) -> dict[str, Any]:
     wire name, and its project's name (receivers such as Temporal.ist's show it)."""
     data = snapshot(entry)
     data["metadata"] = data.pop("meta")
+    data.update(entry.billing_state())
     data["project_name"] = entry.project.name
     for name in FIGURE_COLUMNS:
         data.pop(name)
     return data
 
 
+def hold_billing(session: Session, account_id: uuid.UUID, *, to_bill: bool) -> None:
+    """Until the transaction ends, keep the account's ledger rows from being billed (an edit
+    of one: shared) or from being edited (billing them: exclusive). Billing marks rows
+    without locking them, which is what makes 100,000 of them cheap; so on PostgreSQL an
+    edit that found a row unbilled finishes before an invoice reads it, and one that starts
+    later sees the invoice's marks. SQLite admits one writer at a time already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    lock = func.pg_advisory_xact_lock if to_bill else func.pg_advisory_xact_lock_shared
+    session.execute(select(lock(_BILLING_LOCKS, account_id.int & 0x7FFFFFFF)))
+
+
+# The first key of hold_billing's advisory locks: their namespace ("tl").
+_BILLING_LOCKS = 0x746C
+
+
 def ensure_unlocked(row: Approvable, what: str = "time entry") -> None:
-    """Conflict when an approved or billed row (a time entry, an expense) is to change."""
+    """Conflict when an approved or billed row (a time entry, an expense) is to change.
+    Billing is held off first, and whether the row is billed read again under that hold."""
+    session = object_session(row)
+    if session is not None and inspect(row).persistent:
+        hold_billing(session, row.account_id, to_bill=False)
+        session.refresh(row, ["billing"])
     reason = lock_reason(row, what)
     if reason is not None:
         raise Conflict(reason, code="locked")
@@ -665,7 +687,7 @@ def create_entry(session: Session, actor: Actor, command: TimeEntryCreate) -> En
         started_via=command.started_via,
         meta=command.metadata,
         approval_status="unsubmitted",
-        is_billed=False,
+        billing=None,
     )
     entry.project, entry.task, entry.user = work.project, work.task, user
     if command.external_reference is not None:

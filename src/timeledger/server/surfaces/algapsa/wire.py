@@ -105,7 +105,7 @@ class TimeEntryOut(Wire):
             approval_status=STATUS_OUT[e.approval_status],
             change_request_reason=e.rejection_reason,
             created_at=e.created_at,
-            updated_at=e.updated_at,
+            updated_at=e.changed_at,
         )
 
 

@@ -61,7 +61,7 @@ class TimeEntryOut(Wire):
             is_running=view.is_running,
             billable=e.billable,
             created_at=e.created_at,
-            updated_at=e.updated_at,
+            updated_at=e.changed_at,
         )
 
 

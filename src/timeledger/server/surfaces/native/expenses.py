@@ -145,7 +145,7 @@ class ExpenseOut(Timestamps):
             is_closed=view.is_closed,
             is_billed=e.is_billed,
             created_at=e.created_at,
-            updated_at=e.updated_at,
+            updated_at=e.changed_at,
         )
 
 

@@ -125,7 +125,7 @@ class TimeEntryOut(Timestamps):
             is_billed=e.is_billed,
             warnings=list(view.warnings),
             created_at=e.created_at,
-            updated_at=e.updated_at,
+            updated_at=e.changed_at,
         )
 
 
