@@ -642,16 +642,17 @@ def payload(entry: TimeEntry) -> dict[str, Any]:
     return data
 
 
-def hold_billing(session: Session, account_id: uuid.UUID, *, to_bill: bool) -> None:
+def hold_billing(session: Session, account_id: uuid.UUID, *, to_bill: bool) -> bool:
     """Until the transaction ends, keep the account's ledger rows from being billed (an edit
-    of one: shared) or from being edited (billing them: exclusive). Billing marks rows
-    without locking them, which is what makes 100,000 of them cheap; so on PostgreSQL an
-    edit that found a row unbilled finishes before an invoice reads it, and one that starts
-    later sees the invoice's marks. SQLite admits one writer at a time already."""
+    of one: shared) or from being edited (billing them: exclusive); whether it had to.
+    Billing marks rows without locking them, which is what makes 100,000 of them cheap; so on
+    PostgreSQL an edit that found a row unbilled finishes before an invoice reads it, and one
+    that starts later sees the invoice's marks. SQLite admits one writer at a time already."""
     if session.get_bind().dialect.name != "postgresql":
-        return
+        return False
     lock = func.pg_advisory_xact_lock if to_bill else func.pg_advisory_xact_lock_shared
     session.execute(select(lock(_BILLING_LOCKS, account_id.int & 0x7FFFFFFF)))
+    return True
 
 
 # The first key of hold_billing's advisory locks: their namespace ("tl").
@@ -662,8 +663,11 @@ def ensure_unlocked(row: Approvable, what: str = "time entry") -> None:
     """Conflict when an approved or billed row (a time entry, an expense) is to change.
     Billing is held off first, and whether the row is billed read again under that hold."""
     session = object_session(row)
-    if session is not None and inspect(row).persistent:
-        hold_billing(session, row.account_id, to_bill=False)
+    if (
+        session is not None
+        and inspect(row).persistent
+        and hold_billing(session, row.account_id, to_bill=False)
+    ):
         session.refresh(row, ["billing"])
     reason = lock_reason(row, what)
     if reason is not None:
