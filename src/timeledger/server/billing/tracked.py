@@ -13,8 +13,9 @@ BillingMark) that points at the invoice; the lines are then summed over the rows
 marked. Two invoices created at the same moment bill disjoint rows: the account's number
 counter serializes creations on PostgreSQL (the second claims after the first commits, and
 sees its marks), SQLite admits one writer at a time, and a mark's primary key is the row's
-id, so no row can be marked twice in any case. Nothing to bill is a 400 and, the
-transaction rolling back, nothing is written, not even a number.
+id, so no row can be marked twice in any case. Marks lock no rows, so an edit in flight
+holds billing off (tracking/service.py hold_billing) and is billed as it ends. Nothing to
+bill is a 400 and, the transaction rolling back, nothing is written, not even a number.
 
 Time: each entry bills its `billable_seconds` when set (what a compatibility surface said
 to bill), else its duration, then the account's rounding applies per entry, as reports show
