@@ -99,14 +99,15 @@ def list_entries(
 ) -> Page[EntryView]:
     view = viewer(session, actor)
     stmt = apply_filters(visible_entries(actor), filters, view)
-    stmt = stmt.order_by(TimeEntry.spent_date.desc(), TimeEntry.id.desc()).options(*_PAGE_LOADING)
+    stmt = stmt.order_by(TimeEntry.spent_date.desc(), TimeEntry.id.desc()).options(*PAGE_LOADING)
     result = paginate(session, stmt, page, per_page)
     return Page([view.view(e) for e in result.items], result.total, result.page, result.per_page)
 
 
 # A page's entries share a few people, projects and tasks: each is read once (SELECT ... IN)
-# instead of joined into every row, where its columns were decoded once per entry.
-_PAGE_LOADING = (
+# instead of joined into every row, where its columns were decoded once per entry (and, for
+# a search, joined to every match before the page of them was chosen).
+PAGE_LOADING = (
     selectinload(TimeEntry.user),
     selectinload(TimeEntry.project),
     selectinload(TimeEntry.task),
