@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 import zipfile
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -13,8 +14,10 @@ from decimal import Decimal
 from xml.etree import ElementTree
 
 import pytest
+from sqlalchemy import update
 
 from callkit import V2, assert_error, get, ok, post
+from timeledger.server.models import TimeEntry
 from timeledger.server.reports.export import ENTRY_COLUMNS, EXPENSE_COLUMNS
 
 YEAR = {"from": "2026-01-01", "to": "2026-12-31"}
@@ -182,7 +185,7 @@ def _xlsx_rows(content: bytes) -> list[list[str | None]]:
     return rows
 
 
-def test_export_time_entries_in_every_format(api, book):
+def test_export_time_entries_in_every_format(api, book, db):
     ok(
         api.patch(
             f"{V2}/company",
@@ -200,7 +203,10 @@ def test_export_time_entries_in_every_format(api, book):
             metadata={"k": [1, "é"]},
         ),
     )
-    post(api, "time_entries", **book.entry(spent_date="2026-07-02", hours="0.1234"))
+    short = post(api, "time_entries", **book.entry(spent_date="2026-07-02", hours="0.1234"))
+    with db.transaction(write=True) as session:  # half an hour billed, as AlgaPSA may record
+        stmt = update(TimeEntry).where(TimeEntry.id == uuid.UUID(short["id"]))
+        session.execute(stmt.values(billable_seconds=1800))
     post(
         api,
         "time_entries",
@@ -212,6 +218,8 @@ def test_export_time_entries_in_every_format(api, book):
     )
     post(api, "time_entries", **book.entry(spent_date="2025-12-31", hours=1))  # filtered out
     listed = _rows_by_id(get(api, "time_entries", **YEAR)["time_entries"])
+    rate = listed[short["id"]]["billable_rate"]
+    assert listed[short["id"]]["billable_amount"] == rate / 2  # its explicit half hour
     names = [name for name, _ in ENTRY_COLUMNS]
 
     response = api.get(f"{V2}/time_entries/export", params={"format": "csv", **YEAR})

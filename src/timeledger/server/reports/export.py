@@ -463,6 +463,7 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
             id_hex(te.task_id),
             te.notes,
             seconds,
+            te.billable_seconds,
             utc_text(te.started_at),
             utc_text(case((te.is_running, null()), else_=te.ended_at)),
             type_coerce(te.is_running, Integer),
@@ -513,6 +514,7 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
                 task_id,
                 notes,
                 secs,
+                explicit,
                 started,
                 ended,
                 running,
@@ -535,6 +537,8 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
                 if stop_at <= now:  # past the account's limit: stopped then
                     running, ended = 0, stop_at.strftime("%Y-%m-%d %H:%M:%S.%f")
             hours, rounded_hours, rounded = figures_of[secs]
+            # What it bills: an explicit billable part as given, as tracking/views.py has it.
+            billed_seconds = rounded if explicit is None else explicit
             currency = project[5]
             places, divisor = places_of[currency], divisor_of[currency]
             created_text = iso(created)
@@ -552,7 +556,7 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
                 flags[running],
                 flags[billable],
                 rate_text[rate],
-                money_text((2 * rate * rounded + divisor) // (2 * divisor), places)
+                money_text((2 * rate * billed_seconds + divisor) // (2 * divisor), places)
                 if billable and rate is not None
                 else None,
                 rate_text[cost_rate],
