@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, delete, update
+from sqlalchemy import Select, update
 from sqlalchemy.orm import Session
 
 from timeledger.server.accounts.models import Account
@@ -47,9 +47,8 @@ from timeledger.server.core.errors import Conflict, NotFound, ValidationFailed
 from timeledger.server.core.ids import parse_id
 from timeledger.server.core.money import MAX_AMOUNT
 from timeledger.server.db import upsert
-from timeledger.server.expenses.models import Expense
 from timeledger.server.outbox.service import emit
-from timeledger.server.tracking.models import BillingMark, TimeEntry
+from timeledger.server.tracking.models import BillingMark
 
 INVOICING = "invoicing"
 _NET_DAYS = {"upon_receipt": 0, "net_15": 15, "net_30": 30, "net_45": 45, "net_60": 60}
@@ -385,19 +384,12 @@ def _edit_lines(
 
 
 def release_work(session: Session, invoice: Invoice) -> int:
-    """The time entries and expenses the invoice billed become unbilled (and editable);
-    returns how many. Each is stamped updated, so that clients syncing by updated_since see
-    is_billed turn false (billing showed through the mark's billed_at)."""
-    now, marked = utcnow(), BillingMark.items_of(invoice.id)
-    for model in (TimeEntry, Expense):
-        session.execute(
-            update(model)
-            .where(model.account_id == invoice.account_id, model.id.in_(marked))
-            .values(updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    result = session.execute(delete(BillingMark).where(BillingMark.invoice_id == invoice.id))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    """The time entries and expenses the invoice billed become unbilled (and editable):
+    their marks are stamped released, which is also what tells clients syncing by
+    updated_since; returns how many."""
+    billed = BillingMark.invoice_id == invoice.id, BillingMark.released_at.is_(None)
+    released = update(BillingMark).where(*billed).values(released_at=utcnow())
+    return int(session.execute(released).rowcount)  # type: ignore[attr-defined]
 
 
 def delete_invoice(session: Session, actor: Actor, invoice_id: str) -> Invoice:

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    and_,
     case,
     cast,
     func,
@@ -437,11 +438,11 @@ class _Billing:
     (Approvable.is_billed, .changed_at)."""
 
     def __init__(self, model: type[Approvable]) -> None:
-        self.mark = aliased(BillingMark)
-        self.joined = self.mark.item_id == model.id
-        self.is_billed = self.mark.item_id.is_not(None)
-        later = self.mark.billed_at > model.updated_at
-        self.changed_at = case((later, self.mark.billed_at), else_=model.updated_at)
+        self.mark = mark = aliased(BillingMark)
+        self.joined = mark.item_id == model.id
+        self.is_billed = and_(mark.item_id.is_not(None), mark.released_at.is_(None))
+        billed = case((mark.billed_at > model.updated_at, mark.billed_at), else_=model.updated_at)
+        self.changed_at = case((mark.released_at > billed, mark.released_at), else_=billed)
 
 
 def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table:
