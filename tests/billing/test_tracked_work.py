@@ -284,9 +284,15 @@ def test_billing_and_releasing_show_to_clients_syncing_by_updated_since(api, sho
 
 def test_migration_0014_moves_billing_to_marks_and_back(api, db, shop):
     """Work billed before the upgrade stays billed on its invoice, and a downgrade puts the
-    columns back as they were."""
+    columns back as they were: released work (its mark stamped) unbilled."""
     entry = shop.entry(api, spent_date="2026-03-02", hours=1)
-    shop.entry(api, spent_date="2026-04-02", hours=1)
+    released = shop.entry(api, spent_date="2026-04-02", hours=1)
+    april = {"period_start": "2026-04-01", "period_end": "2026-04-30"}
+    ok(
+        api.delete(
+            f"{V2}/invoices/{post(api, 'invoices', client_id=shop.client_id, **april)['id']}"
+        )
+    )
     invoice = post(api, "invoices", client_id=shop.client_id, **PERIOD)
     billed_count = "SELECT count(*) FROM time_entries WHERE is_billed AND invoice_id IS NOT NULL"
     try:
@@ -301,5 +307,6 @@ def test_migration_0014_moves_billing_to_marks_and_back(api, db, shop):
     row = get(api, f"time_entries/{entry['id']}")
     assert row["is_billed"] is True and row["updated_at"] == invoice["created_at"]
     assert_error(api.delete(f"{V2}/time_entries/{entry['id']}"), 409, "billed")
+    assert get(api, f"time_entries/{released['id']}")["is_billed"] is False
     ok(api.delete(f"{V2}/invoices/{invoice['id']}"))
     assert get(api, f"time_entries/{entry['id']}")["is_billed"] is False
