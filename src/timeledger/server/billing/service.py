@@ -387,7 +387,7 @@ def release_work(session: Session, invoice: Invoice) -> int:
     """The time entries and expenses the invoice billed become unbilled (and editable):
     their marks are stamped released, which is also what tells clients syncing by
     updated_since; returns how many."""
-    billed = BillingMark.invoice_id == invoice.id, BillingMark.released_at.is_(None)
+    billed = BillingMark.invoice_id == invoice.id, BillingMark.bills
     released = update(BillingMark).where(*billed).values(released_at=utcnow())
     return int(session.execute(released).rowcount)  # type: ignore[attr-defined]
 

@@ -205,7 +205,7 @@ def _claim(session: Session, table: Any, invoice: Invoice, where: Sequence[Any])
     stmt = insert.on_conflict_do_update(
         index_elements=["item_id"],
         set_={**taken_over, "released_at": None},
-        where=BillingMark.released_at.is_not(None),
+        where=~BillingMark.bills,
     )
     return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
 

@@ -440,7 +440,7 @@ class _Billing:
     def __init__(self, model: type[Approvable]) -> None:
         self.mark = mark = aliased(BillingMark)
         self.joined = mark.item_id == model.id
-        self.is_billed = and_(mark.item_id.is_not(None), mark.released_at.is_(None))
+        self.is_billed = and_(mark.item_id.is_not(None), mark.bills)
         billed = case((mark.billed_at > model.updated_at, mark.billed_at), else_=model.updated_at)
         self.changed_at = case((mark.released_at > billed, mark.released_at), else_=billed)
 

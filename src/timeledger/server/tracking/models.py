@@ -77,10 +77,20 @@ class BillingMark(Base):
     billed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None while billed
 
+    @hybrid_property
+    def bills(self) -> bool:
+        """Whether the mark still bills its row: it was not released."""
+        return self.released_at is None
+
+    @bills.inplace.expression
+    @classmethod
+    def _bills_expression(cls) -> ColumnElement[bool]:
+        return cls.released_at.is_(None)
+
     @classmethod
     def items_of(cls, invoice_id: uuid.UUID) -> Select[Any]:
         """The ids of the rows an invoice bills."""
-        return select(cls.item_id).where(cls.invoice_id == invoice_id, cls.released_at.is_(None))
+        return select(cls.item_id).where(cls.invoice_id == invoice_id, cls.bills)
 
 
 class Approvable(AccountScoped):
@@ -108,12 +118,12 @@ class Approvable(AccountScoped):
 
     @hybrid_property
     def is_billed(self) -> bool:
-        return self.billing is not None and self.billing.released_at is None
+        return self.billing is not None and self.billing.bills
 
     @is_billed.inplace.expression
     @classmethod
     def _is_billed_expression(cls) -> ColumnElement[bool]:
-        return exists().where(BillingMark.item_id == cls.id, BillingMark.released_at.is_(None))
+        return exists().where(BillingMark.item_id == cls.id, BillingMark.bills)
 
     def billing_state(self) -> dict[str, Any]:
         """is_billed and invoice_id, as the row's events carry them."""
