@@ -30,7 +30,6 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
-    and_,
     case,
     cast,
     func,
@@ -52,7 +51,7 @@ from timeledger.server.expenses.models import Expense, ExpenseCategory
 from timeledger.server.expenses.schemas import ExpenseFilters
 from timeledger.server.reports.sql import Figures, constant, raw
 from timeledger.server.tracking import service as tracking
-from timeledger.server.tracking.models import Approvable, BillingMark, TimeEntry
+from timeledger.server.tracking.models import BillingJoin, TimeEntry
 from timeledger.server.tracking.schemas import EntryFilters
 from timeledger.server.tracking.timing import round_seconds
 
@@ -433,18 +432,6 @@ class Catalogue:
         return cls(users, projects, tasks)
 
 
-class _Billing:
-    """A row's billing mark, outer-joined, for is_billed and updated_at as the wire has them
-    (Approvable.is_billed, .changed_at)."""
-
-    def __init__(self, model: type[Approvable]) -> None:
-        self.mark = mark = aliased(BillingMark)
-        self.joined = mark.item_id == model.id
-        self.is_billed = and_(mark.item_id.is_not(None), mark.bills)
-        billed = case((mark.billed_at > model.updated_at, mark.billed_at), else_=model.updated_at)
-        self.changed_at = case((mark.released_at > billed, mark.released_at), else_=billed)
-
-
 def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table:
     """Plan an export of the entries the list would show for these filters, oldest first.
     Figures are the list's (tracking/views.py): live time for running timers, the account's
@@ -454,7 +441,7 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
     te = TimeEntry
     # A running timer's time up to now (or its auto-stop), as the reports count it.
     seconds = Figures.of(session, view.account, view.now).seconds()
-    billing = _Billing(te)
+    billing = BillingJoin(te)
     stmt = (
         select(
             id_hex(te.id),
@@ -620,7 +607,7 @@ def expense_table(session: Session, actor: Actor, filters: ExpenseFilters) -> Ta
     ex = Expense
     p, c, u, k = aliased(Project), aliased(Client), aliased(User), aliased(ExpenseCategory)
     currency = func.coalesce(p.currency, c.currency, constant(view.account.currency))
-    billing = _Billing(ex)
+    billing = BillingJoin(ex)
     stmt: Select[Any] = (
         select(  # type: ignore[assignment]
             id_text(ex.id),
