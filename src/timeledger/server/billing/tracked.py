@@ -8,14 +8,15 @@ an invoice in that currency). Expenses bill their total cost; outcomes bill quan
 unit price when they succeeded and have a price.
 
 Claiming is set-based: one INSERT ... SELECT per kind of row, inside the creating
-transaction, gives each matching row without one a billing mark (tracking/models.py
-BillingMark) that points at the invoice; the lines are then summed over the rows the invoice
-marked. Two invoices created at the same moment bill disjoint rows: the account's number
-counter serializes creations on PostgreSQL (the second claims after the first commits, and
-sees its marks), SQLite admits one writer at a time, and a mark's primary key is the row's
-id, so no row can be marked twice in any case. Marks lock no rows, so an edit in flight
-holds billing off (tracking/service.py hold_billing) and is billed as it ends. Nothing to
-bill is a 400 and, the transaction rolling back, nothing is written, not even a number.
+transaction, gives each matching row that is not billed a billing mark (tracking/models.py
+BillingMark: a new one, or the released one it had) that points at the invoice; the lines
+are then summed over the rows the invoice marked. Two invoices created at the same moment
+bill disjoint rows: on PostgreSQL hold_billing (and the number counter) serializes
+creations, so the second claims after the first commits and sees its marks; SQLite admits
+one writer at a time; and a mark's primary key is the row's id, so no row can be marked
+twice in any case. Marks lock no rows, so an edit in flight holds billing off
+(tracking/service.py hold_billing) and is billed as it ends. Nothing to bill is a 400 and,
+the transaction rolling back, nothing is written, not even a number.
 
 Time: each entry bills its `billable_seconds` when set (what a compatibility surface said
 to bill), else its duration, then the account's rounding applies per entry, as reports show
