@@ -46,6 +46,14 @@ def upsert(dialect: str, table: Any) -> PgInsert | SqliteInsert:
 _WRITE_OPTION = "timeledger_write"
 
 
+def _pg_options(url: str) -> str:
+    """libpq `options` for every connection: the URL's own, with JIT off. PostgreSQL
+    compiles a report's aggregation anew on every call: over a year of team time that
+    took 100 ms, and the query ran in 220 ms without it against 320 ms with it."""
+    given = make_url(url).query.get("options", "")
+    return " ".join(filter(None, ["-c jit=off", given if isinstance(given, str) else ""]))
+
+
 class Database:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -74,6 +82,7 @@ class Database:
                 # server dropped fails one request with a retryable 503 and the pool is
                 # renewed; recycling keeps connections younger than common idle timeouts.
                 pool_recycle=1800,
+                connect_args={"options": _pg_options(self.url)},
             )
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._write_lock = threading.Lock()
