@@ -1,5 +1,6 @@
-"""The billed figures stored on each time entry and the monthly spending kept per project
-(reports/derived.py) stay equal to a from-scratch computation after any sequence of writes:
+"""The billed figures stored on each time entry, the monthly spending kept per project and
+the time kept per user and day (reports/derived.py) stay equal to a from-scratch
+computation after any sequence of writes:
 creates, edits, moves, timers, deletes, outcomes, expenses, and changes of the account's
 rounding and of project and client currencies; budget checks read the kept totals and
 agree with the ledger."""
@@ -11,15 +12,17 @@ from datetime import date
 from typing import Any
 
 import pytest
+from alembic import command
 from ledgerkit import Book
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from callkit import V2, ok
+from timeledger.server import migrate
 from timeledger.server.core.clock import utcnow
 from timeledger.server.db import Database
-from timeledger.server.models import Account, Project, ProjectSpending, TimeEntry
+from timeledger.server.models import Account, Project, ProjectSpending, TimeEntry, UserDayTime
 from timeledger.server.reports import budget, derived
 from timeledger.server.reports.sql import Figures
 from timeledger.server.tracking.models import FIGURE_COLUMNS
@@ -45,17 +48,29 @@ def _spending(session: Session) -> Stored:
     }
 
 
+def _day_time(session: Session) -> Stored:
+    """Kept user-day totals; a day whose entries all went away may stay behind at zero."""
+    return {
+        (str(row.user_id), row.spent_date, row.currency): figures
+        for row in session.scalars(select(UserDayTime))
+        if any(figures := tuple(getattr(row, name) for name in UserDayTime.MEASURES))
+    }
+
+
 def stored(db: Database) -> Stored:
     with db.transaction(write=False) as session:
         return _figures(session)
 
 
-def from_scratch(db: Database) -> tuple[Stored, Stored, Stored, Stored]:
+def from_scratch(
+    db: Database,
+) -> tuple[Stored, Stored, tuple[Stored, Stored], tuple[Stored, Stored]]:
     """Each entry's figures recomputed by `store` in Python and by `recompute` in SQL, and
-    the spending kept and rebuilt, in a transaction that is rolled back."""
+    the totals kept (spending, then user days) and rebuilt, in a transaction that is
+    rolled back."""
     with db.transaction(write=False) as session:
         account = session.scalars(select(Account)).one()
-        kept = _spending(session)
+        kept = _spending(session), _day_time(session)
         viewer = Viewer(account, utcnow())
         python: Stored = {}
         for entry in session.scalars(select(TimeEntry)):
@@ -63,7 +78,7 @@ def from_scratch(db: Database) -> tuple[Stored, Stored, Stored, Stored]:
             python[str(entry.id)] = tuple(getattr(entry, name) for name in FIGURE_COLUMNS)
         session.expunge_all()
         derived.recompute(session, account)
-        sql, rebuilt = _figures(session), _spending(session)
+        sql, rebuilt = _figures(session), (_spending(session), _day_time(session))
         session.rollback()
     return python, sql, kept, rebuilt
 
@@ -104,6 +119,7 @@ def _operation(rng: random.Random, api: TestClient, book: Book, ids: list[str]) 
             [
                 {"hours": rng.choice([0.5, 2.25, 3.33])},
                 {"project_id": project},
+                {"spent_date": rng.choice(["2026-03-02", "2026-03-04"])},
                 {"billable": rng.random() < 0.5},
                 {"notes": "edited"},
             ]
@@ -163,7 +179,7 @@ def test_stored_figures_equal_a_recomputation(
     python, sql, kept, rebuilt = from_scratch(db)
     assert now == python
     assert now == sql
-    assert kept == rebuilt and kept
+    assert kept == rebuilt and all(kept)
     budgets_agree(db)
 
 
@@ -178,3 +194,24 @@ def test_stored_figures_are_what_the_list_shows(db: Database, api: TestClient, b
     assert (currency, rounded, billable_minor, cost_minor) == ("JPY", 4500, 100, 0)
     # the figures are no part of the entry's events
     assert "rounded_seconds" not in ok(api.get(f"{V2}/time_entries/{made['id']}"))
+
+
+def test_migration_0015_fills_the_user_days_from_the_entries(
+    db: Database, api: TestClient, book: Book
+) -> None:
+    """Time logged before the upgrade is in the kept user-day totals after it, as a rebuild
+    makes them: days, currencies and billable time apart, running timers left out."""
+    rng = random.Random(3)
+    ids: list[str] = []
+    for _ in range(12):
+        _operation(rng, api, book, ids)
+    timer = {**book.entry(), "is_running": True, "replace_running": True}
+    ok(api.post(f"{V2}/time_entries", json=timer), 201)
+    try:
+        command.downgrade(migrate.alembic_config(db.engine), "0014_billing_marks")
+        with db.engine.connect() as conn:
+            assert "user_day_time" not in inspect(conn).get_table_names()
+    finally:
+        migrate.upgrade(db.engine)
+    _, _, (_, filled), (_, rebuilt) = from_scratch(db)
+    assert filled == rebuilt and len(filled) >= 2

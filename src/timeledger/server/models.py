@@ -22,7 +22,7 @@ from timeledger.server.expenses.models import Expense, ExpenseCategory
 from timeledger.server.outbox.models import OutboxEvent
 from timeledger.server.outcomes.models import Outcome
 from timeledger.server.protection.models import IdempotencyRecord
-from timeledger.server.reports.models import BudgetAlert, ProjectSpending
+from timeledger.server.reports.models import BudgetAlert, ProjectSpending, UserDayTime
 from timeledger.server.tracking.models import BillingMark, TimeEntry, TimeEntryTemplate
 from timeledger.server.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
@@ -54,6 +54,7 @@ __all__ = [
     "TimeEntryTemplate",
     "User",
     "UserAssignment",
+    "UserDayTime",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookSubscription",

@@ -9,9 +9,11 @@
   rounding and the currency of the entry's project; when the rounding, or a currency an
   account, project or client resolves to, changes, `recompute` redoes the entries concerned
   in SQL after the flush.
-- What each project spent per month (reports/models.py ProjectSpending), moved by the
-  difference every flush makes to time entries, outcomes and expenses, so budget checks
-  read a few rows (reports/budget.py); rebuilt with the figures by `recompute`.
+- Totals kept per key (`ROLLUPS`), moved by the difference every flush makes to the rows
+  they sum, and rebuilt with the figures by `recompute`: what each project spent per month
+  (reports/models.py ProjectSpending, of time entries, outcomes and expenses), so budget
+  checks read a few rows (reports/budget.py); and each user's finished time per day
+  (UserDayTime), which reports over people and days sum instead of the entries.
 - Its outcome row (outcomes/projection.py) and the budget check of the project it counts
   toward (reports/budget.py): tracking/service.py calls `entry_written`/`entry_deleting`.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -40,6 +43,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    tuple_,
     union_all,
     update,
 )
@@ -56,7 +60,7 @@ from timeledger.server.expenses.models import Expense
 from timeledger.server.outcomes import projection
 from timeledger.server.outcomes.models import Outcome
 from timeledger.server.reports import budget
-from timeledger.server.reports.models import ProjectSpending
+from timeledger.server.reports.models import ProjectSpending, UserDayTime
 from timeledger.server.reports.sql import Figures, hours_of, month_start, raw
 from timeledger.server.tracking.models import TimeEntry
 from timeledger.server.tracking.views import Viewer
@@ -141,6 +145,7 @@ def recompute(session: Session, account: Account, projects: Select[Any] | None =
     }
     result = conn.execute(update(TimeEntry).where(*scope).values(**values, **keep))
     rebuild_spending(session, account.id, projects)
+    rebuild_day_time(session, account.id, projects)
     return int(result.rowcount)
 
 
@@ -194,12 +199,56 @@ def rebuild_spending(
     conn.execute(insert(ps).from_select(["project_id", "month", "account_id", *SPENDING], totals))
 
 
-# (account, project, month) -> [hours, billable_minor, outcome_revenue, expense_billable]
-Deltas = dict[tuple[uuid.UUID, uuid.UUID, date], list[int]]
+def rebuild_day_time(
+    session: Session, account_id: uuid.UUID, projects: Select[Any] | None = None
+) -> None:
+    """UserDayTime of an account from scratch: every user and day, or (with a select of
+    project ids) the users' days that have time on those projects."""
+    te, days = TimeEntry, UserDayTime
+    scope: list[ColumnElement[bool]] = []
+    gone = [days.account_id == account_id]
+    if projects is not None:
+        touched = select(te.user_id, te.spent_date).where(
+            te.account_id == account_id, te.project_id.in_(projects.scalar_subquery())
+        )
+        scope.append(tuple_(te.user_id, te.spent_date).in_(touched))
+        gone.append(tuple_(days.user_id, days.spent_date).in_(touched))
+    hours = Figures.hours(te.rounded_seconds.expression)
+    totals = (
+        select(
+            literal(account_id, Uuid),
+            te.user_id,
+            te.spent_date,
+            te.currency,
+            func.count(),
+            func.sum(Figures.hours(te.duration_seconds.expression)),
+            func.sum(hours),
+            func.sum(case((te.billable.is_(True), hours), else_=0)),
+            func.sum(te.billable_minor),
+            func.sum(te.cost_minor),
+        )
+        .where(te.account_id == account_id, ~te.is_running.expression, *scope)
+        .group_by(te.user_id, te.spent_date, te.currency)
+    )
+    conn = session.connection()
+    conn.execute(delete(days).where(*gone))
+    columns = ["account_id", "user_id", "spent_date", "currency", *UserDayTime.MEASURES]
+    conn.execute(insert(days).from_select(columns, totals))
+
+
+@dataclass(frozen=True, eq=False)
+class Rollup:
+    """Totals kept per key: `adds` says what a row (its attributes as a reader gives them)
+    adds to which key, in the order of `keys` and `measures`, or None."""
+
+    model: Any
+    keys: tuple[str, ...]
+    measures: tuple[str, ...]
+    adds: Callable[[Any, Callable[[str], Any]], tuple[tuple[Any, ...], list[int]] | None]
 
 
 def _spending(row: Any, value: Callable[[str], Any]) -> tuple[Any, list[int]] | None:
-    """What a row (as `value` reads it) adds to its project's month, or None."""
+    """What a row adds to its project's month (ProjectSpending)."""
     if isinstance(row, TimeEntry):
         if value("is_running"):
             return None  # running time is measured live
@@ -211,6 +260,36 @@ def _spending(row: Any, value: Callable[[str], Any]) -> tuple[Any, list[int]] | 
     else:
         return None
     return (value("account_id"), value("project_id"), value("spent_date").replace(day=1)), figures
+
+
+def _day_time(row: Any, value: Callable[[str], Any]) -> tuple[Any, list[int]] | None:
+    """What a finished time entry adds to its user's day (UserDayTime)."""
+    if not isinstance(row, TimeEntry) or value("is_running"):
+        return None
+    hours = hours_of(value("rounded_seconds"))
+    key = (value("account_id"), value("user_id"), value("spent_date"), value("currency"))
+    figures = [
+        1,
+        hours_of(value("duration_seconds")),
+        hours,
+        hours if value("billable") else 0,
+        value("billable_minor"),
+        value("cost_minor"),
+    ]
+    return key, figures
+
+
+ROLLUPS = (
+    Rollup(ProjectSpending, ("account_id", "project_id", "month"), SPENDING, _spending),
+    Rollup(
+        UserDayTime,
+        ("account_id", "user_id", "spent_date", "currency"),
+        UserDayTime.MEASURES,
+        _day_time,
+    ),
+)
+# (rollup, key) -> its measures
+Deltas = dict[tuple[Rollup, tuple[Any, ...]], list[int]]
 
 
 def _scaled(amount: Decimal | None) -> int:
@@ -240,41 +319,49 @@ def _current(row: Any) -> Callable[[str], Any]:
 def _deltas(session: Session) -> Deltas:
     deltas: Deltas = {}
 
-    def add(found: tuple[Any, list[int]] | None, sign: int) -> None:
-        if found is not None:
-            key, figures = found
-            total = deltas.setdefault(key, [0, 0, 0, 0])
-            for i, figure in enumerate(figures):
-                total[i] += sign * int(figure or 0)
+    def add(row: Any, value: Callable[[str], Any], sign: int) -> None:
+        for rollup in ROLLUPS:
+            found = rollup.adds(row, value)
+            if found is not None:
+                key, figures = found
+                total = deltas.setdefault((rollup, key), [0] * len(rollup.measures))
+                for i, figure in enumerate(figures):
+                    total[i] += sign * int(figure or 0)
 
     for row in session.new:
-        add(_spending(row, _current(row)), 1)
+        add(row, _current(row), 1)
     for row in session.dirty:
-        add(_spending(row, _before(row)), -1)
-        add(_spending(row, _current(row)), 1)
+        add(row, _before(row), -1)
+        add(row, _current(row), 1)
     for row in session.deleted:
-        add(_spending(row, _before(row)), -1)
+        add(row, _before(row), -1)
     return {key: figures for key, figures in deltas.items() if any(figures)}
 
 
 @cache
-def _add_spending(dialect: str) -> Any:
-    """INSERT a project's month, or add to the one there (built once: it is on every write)."""
-    stmt = upsert(dialect, ProjectSpending)
-    table = ProjectSpending.__table__
+def _add_to(dialect: str, rollup: Rollup) -> Any:
+    """INSERT a key's totals, or add to the ones there (built once: it is on every write)."""
+    stmt = upsert(dialect, rollup.model)
+    table = rollup.model.__table__
     return stmt.on_conflict_do_update(
-        index_elements=["project_id", "month"],
-        set_={name: table.c[name] + stmt.excluded[name] for name in SPENDING},
+        index_elements=[column.name for column in table.primary_key],
+        set_={name: table.c[name] + stmt.excluded[name] for name in rollup.measures},
     )
 
 
 def _apply(session: Session, deltas: Deltas) -> None:
     conn = session.connection()
-    rows = [
-        {"account_id": a, "project_id": p, "month": m, **dict(zip(SPENDING, figures, strict=True))}
-        for (a, p, m), figures in deltas.items()
-    ]
-    conn.execute(_add_spending(conn.dialect.name), rows)
+    for rollup in ROLLUPS:
+        rows = [
+            {
+                **dict(zip(rollup.keys, key, strict=True)),
+                **dict(zip(rollup.measures, figures, strict=True)),
+            }
+            for (kept, key), figures in deltas.items()
+            if kept is rollup
+        ]
+        if rows:
+            conn.execute(_add_to(conn.dialect.name, rollup), rows)
 
 
 def _changed(row: Any, *names: str) -> bool:

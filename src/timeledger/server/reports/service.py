@@ -12,7 +12,18 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, cast, false, func, literal_column, null, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    cast,
+    false,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+)
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session
@@ -26,6 +37,7 @@ from timeledger.server.core.ids import parse_id
 from timeledger.server.expenses import service as expenses
 from timeledger.server.expenses.models import ExpenseCategory
 from timeledger.server.reports import budget
+from timeledger.server.reports.models import UserDayTime
 from timeledger.server.reports.schemas import ReportQuery, check_range
 from timeledger.server.reports.sql import (
     MODEL_COST_SCALE,
@@ -78,8 +90,32 @@ def _context(session: Session, actor: Actor, query: ReportQuery) -> Context:
         outcome_from=query.from_,
         outcome_to=query.to,
         week_first=WEEKDAYS.index(view.account.week_start_day),
+        days=None if entry_filters is None else _days(actor, entry_filters),
     )
     return Context(view, figures, cube)
+
+
+# The filters the kept user-day totals can answer; any other needs the entries themselves.
+_DAY_FILTERS = {"user_id", "from_", "to"}
+
+
+def _days(actor: Actor, filters: EntryFilters) -> ColumnElement[bool] | None:
+    """The caller's selection (tracking.visible_entries and the filters) on the kept
+    user-day totals, or None when a filter asks what only entries know."""
+    if filters.model_dump(exclude_none=True).keys() - _DAY_FILTERS:
+        return None
+    days = UserDayTime
+    where = [days.account_id == actor.account_id]
+    if actor.role < Role.manager:
+        where.append(days.user_id == actor.user_id)
+    if filters.user_id is not None:
+        uid = parse_id(filters.user_id)  # an id that is no UUID matches nothing
+        where.append(days.user_id == uid if uid else false())
+    if filters.from_ is not None:
+        where.append(days.spent_date >= filters.from_)
+    if filters.to is not None:
+        where.append(days.spent_date <= filters.to)
+    return and_(*where)
 
 
 def _where(stmt: Select[Any]) -> ColumnElement[bool]:
@@ -578,7 +614,12 @@ def entry_stats(
     view = tracking.viewer(session, actor)
     figures = Figures.of(session, view.account, view.now)
     where = _where(tracking.apply_filters(tracking.visible_entries(actor), filters, view))
-    cube = Cube(figures, entries=where, week_first=WEEKDAYS.index(view.account.week_start_day))
+    cube = Cube(
+        figures,
+        entries=where,
+        week_first=WEEKDAYS.index(view.account.week_start_day),
+        days=_days(actor, filters),
+    )
     keys = [] if group_by is None else [_STATS_KEYS[group_by]]
     groups = cube.query(keys, STATS).cte("groups")
     key = groups.c[keys[0]] if keys else literal_column("NULL")

@@ -58,6 +58,7 @@ from timeledger.server.catalog.models import Client, Project
 from timeledger.server.core.money import AMOUNT_SCALE, UNIT_PRICE_SCALE, minor_units
 from timeledger.server.expenses.models import Expense
 from timeledger.server.outcomes.models import Outcome
+from timeledger.server.reports.models import UserDayTime
 from timeledger.server.tracking.models import TimeEntry
 
 WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
@@ -386,6 +387,8 @@ KEYS: dict[str, Key] = {
 }
 # Keys that need the row's project even when the currency is a constant.
 _NEEDS_PROJECT = {"client"}
+# Keys the kept user-day totals have.
+DAY_KEYS = {"user", "day", "week", "month"}
 
 
 def constant(value: int | str) -> ColumnElement[Any]:
@@ -412,6 +415,9 @@ class Cube:
     week_first: int = 1
     # False: running timers only (the finished time is counted elsewhere: ProjectSpending).
     finished: bool = True
+    # The selection on the kept user-day totals (UserDayTime), when they can answer it (no
+    # filter but people and dates); None: sum the entries.
+    days: ColumnElement[bool] | None = None
 
     def key(self, name: str) -> Key:
         if name == "week":
@@ -459,7 +465,7 @@ class Cube:
                 p.currency, c.currency, constant(self.figures.account.currency)
             )
         else:
-            currency = TimeEntry.currency.expression
+            currency = row.currency.expression  # a time entry's, or a user's day's
         source = Source(row=row, project=p, client=c, currency=currency)
         groups: list[ColumnElement[Any]] = []
         columns: list[ColumnElement[Any]] = []
@@ -499,6 +505,16 @@ class Cube:
         )
         if not self.finished:
             return [live]
+        days = UserDayTime
+        if (
+            self.days is not None
+            and set(keys) <= DAY_KEYS
+            and wanted & TIME_MEASURES <= set(days.MEASURES)
+        ):
+            kept: dict[str, ColumnElement[Any]] = {
+                m: func.sum(getattr(days, m)) for m in wanted & TIME_MEASURES
+            }
+            return [self._branch(days, keys, wanted, lambda _: kept, [self.days]), live]
         stored = self._branch(
             TimeEntry,
             keys,
