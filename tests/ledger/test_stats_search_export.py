@@ -9,15 +9,19 @@ import json
 import uuid
 import zipfile
 from collections import defaultdict
+from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from xml.etree import ElementTree
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import update
 
 from callkit import V2, assert_error, get, ok, post
 from timeledger.server.models import TimeEntry
+from timeledger.server.reports import export
 from timeledger.server.reports.export import ENTRY_COLUMNS, EXPENSE_COLUMNS
 
 YEAR = {"from": "2026-01-01", "to": "2026-12-31"}
@@ -302,3 +306,32 @@ def test_export_bad_input(api, path):
     assert_error(api.get(f"{V2}/{path}", params={"format": "pdf", **YEAR}), 400, "format")
     bad = {"from": "2026-05-01", "to": "2026-04-01"}
     assert_error(api.get(f"{V2}/{path}", params=bad), 400, "from")
+
+
+# Cells of each kind as exports produce them: words never hold a comma, quote or line break.
+_CELLS = {
+    export.TEXT: st.none() | st.text(st.sampled_from('ab ,"\r\né'), max_size=6),
+    export.JSON: st.none() | st.sampled_from(['{"k": [1, "é"]}', '"x,y"', "[]"]),
+    export.WORD: st.none() | st.text(st.sampled_from("a1-:T."), max_size=6),
+    export.NUMBER: st.none() | st.sampled_from(["0", "-1.5", "12.0001"]),
+    export.BOOL: st.none() | st.sampled_from(["true", "false"]),
+}
+
+
+@st.composite
+def _tables(draw: st.DrawFn) -> tuple[export.Table, list[list[str | None]]]:
+    kinds = draw(st.lists(st.sampled_from(list(_CELLS)), min_size=1, max_size=5))
+    rows = draw(st.lists(st.tuples(*(_CELLS[kind] for kind in kinds)).map(list), max_size=6))
+    columns = tuple(f"c{i}" for i in range(len(kinds)))
+    return export.Table("t", columns, tuple(kinds), lambda _: rows), rows
+
+
+@given(_tables())
+def test_csv_is_what_csv_writer_writes(made: tuple[export.Table, list[list[str | None]]]) -> None:
+    table, rows = made
+    written = b"".join(export.stream(lambda: nullcontext(None), table, "csv")).decode()
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\r\n")
+    writer.writerow(table.columns)
+    writer.writerows(rows)
+    assert written == expected.getvalue()

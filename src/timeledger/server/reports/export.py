@@ -59,8 +59,9 @@ BATCH = 2_000
 FLUSH_BYTES = 256 * 1024
 XLSX_MAX_ROWS = 1_048_576  # per sheet, the header included
 
-# Column kinds: how each format writes a value.
-TEXT, NUMBER, BOOL, JSON = "text", "number", "bool", "json"
+# Column kinds: how each format writes a value. A WORD is text that never holds a comma, a
+# quote, a backslash or a line break (ids, dates, times, codes), so no format escapes it.
+TEXT, WORD, NUMBER, BOOL, JSON = "text", "word", "number", "bool", "json"
 
 Cell = str | None  # booleans as "true"/"false", numbers and JSON as their text
 Row = Sequence[Cell]
@@ -99,16 +100,24 @@ def _csv(table: Table, rows: Iterable[Row]) -> Iterator[bytes]:
     """What csv.writer writes (minimal quoting, CRLF), but joined with str.join: the csv
     module looks at every character twice, which cost more than the rest of the export.
     A line is quoted cell by cell only when one of its cells holds a comma, a quote or a
-    line break (then the line has more commas than cells, or the character itself)."""
+    line break (then the line has more commas than cells, or the character itself), and
+    then only its text cells are looked at: numbers, flags and words never need quotes."""
     separators = len(table.columns) - 1
     nulls: dict[Any, Any] = {None: ""}
     blank = nulls.get  # blank(cell, cell): None as "", any other cell as itself
+    texts = [i for i, kind in enumerate(table.kinds) if kind in (TEXT, JSON)]
     lines = [_csv_line(table.columns)]
     size = 0
     for row in rows:
         line = ",".join(map(blank, row, row))
         if not line or line.count(",") != separators or '"' in line or "\n" in line or "\r" in line:
-            line = _csv_line(row)
+            if len(row) == 1:
+                line = _csv_line(row)
+            else:
+                cells = list(map(blank, row, row))
+                for i in texts:
+                    cells[i] = _csv_cell(cells[i])
+                line = ",".join(cells)
         lines.append(line)
         size += len(line)
         if size >= FLUSH_BYTES:
@@ -149,6 +158,8 @@ def _ndjson(table: Table, rows: Iterable[Row]) -> Iterator[bytes]:
                 parts.append(key + "null")
             elif kind in plain:
                 parts.append(key + str(value))
+            elif kind == WORD:
+                parts.append(key + '"' + value + '"')
             else:
                 parts.append(key + dumps(value, ensure_ascii=False))
         line = "{" + ",".join(parts) + "}\n"
@@ -355,38 +366,38 @@ def _name(first: str | None, last: str | None, email: str | None) -> str:
 # --- time entries -----------------------------------------------------------------------------
 
 ENTRY_COLUMNS = (
-    ("id", TEXT),
-    ("spent_date", TEXT),
-    ("user_id", TEXT),
+    ("id", WORD),
+    ("spent_date", WORD),
+    ("user_id", WORD),
     ("user_name", TEXT),
-    ("client_id", TEXT),
+    ("client_id", WORD),
     ("client_name", TEXT),
-    ("project_id", TEXT),
+    ("project_id", WORD),
     ("project_name", TEXT),
     ("project_code", TEXT),
-    ("task_id", TEXT),
+    ("task_id", WORD),
     ("task_name", TEXT),
     ("notes", TEXT),
     ("hours", NUMBER),
     ("rounded_hours", NUMBER),
-    ("started_time", TEXT),
-    ("ended_time", TEXT),
+    ("started_time", WORD),
+    ("ended_time", WORD),
     ("is_running", BOOL),
     ("billable", BOOL),
     ("billable_rate", NUMBER),
     ("billable_amount", NUMBER),
     ("cost_rate", NUMBER),
     ("cost_amount", NUMBER),
-    ("currency", TEXT),
-    ("source", TEXT),
-    ("approval_status", TEXT),
+    ("currency", WORD),
+    ("source", WORD),
+    ("approval_status", WORD),
     ("is_locked", BOOL),
     ("is_billed", BOOL),
     ("external_reference_type", TEXT),
     ("external_reference_id", TEXT),
     ("metadata", JSON),
-    ("created_at", TEXT),
-    ("updated_at", TEXT),
+    ("created_at", WORD),
+    ("updated_at", WORD),
 )
 
 
@@ -570,32 +581,32 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
 # --- expenses ---------------------------------------------------------------------------------
 
 EXPENSE_COLUMNS = (
-    ("id", TEXT),
-    ("spent_date", TEXT),
-    ("user_id", TEXT),
+    ("id", WORD),
+    ("spent_date", WORD),
+    ("user_id", WORD),
     ("user_name", TEXT),
-    ("client_id", TEXT),
+    ("client_id", WORD),
     ("client_name", TEXT),
-    ("project_id", TEXT),
+    ("project_id", WORD),
     ("project_name", TEXT),
     ("project_code", TEXT),
-    ("expense_category_id", TEXT),
+    ("expense_category_id", WORD),
     ("expense_category_name", TEXT),
     ("units", NUMBER),
     ("unit_price", NUMBER),
     ("total_cost", NUMBER),
-    ("currency", TEXT),
+    ("currency", WORD),
     ("notes", TEXT),
     ("billable", BOOL),
-    ("source", TEXT),
-    ("approval_status", TEXT),
+    ("source", WORD),
+    ("approval_status", WORD),
     ("is_locked", BOOL),
     ("is_billed", BOOL),
     ("receipt_file_name", TEXT),
     ("receipt_content_type", TEXT),
     ("metadata", JSON),
-    ("created_at", TEXT),
-    ("updated_at", TEXT),
+    ("created_at", WORD),
+    ("updated_at", WORD),
 )
 
 
