@@ -163,8 +163,12 @@ def test_search_ranks_filters_and_stays_in_sync(api, book, caller, other_tenant)
     assert found(q="nothing") == [a["id"]]
     ok(api.delete(f"{V2}/time_entries/{a['id']}"), 204)
     assert found(q="nothing") == []
-    paged = get(api, "time_entries/search", q="deploy", per_page=1)
-    assert (paged["total_entries"], paged["total_pages"]) == (2, 2)
+    # the first page counts in its own pass, a later one (or one past the end) on its own
+    pages = [get(api, "time_entries/search", q="deploy", per_page=1, page=n) for n in (1, 2, 3)]
+    assert [(p["total_entries"], p["total_pages"]) for p in pages] == [(2, 2)] * 3
+    assert [len(p["time_entries"]) for p in pages] == [1, 1, 0]
+    assert pages[0]["time_entries"][0]["id"] != pages[1]["time_entries"][0]["id"]
+    assert get(api, "time_entries/search", q="nowhere")["total_entries"] == 0
 
 
 def _rows_by_id(rows):

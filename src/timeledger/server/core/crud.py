@@ -58,13 +58,23 @@ def get_scoped(
     return row
 
 
-def paginate(session: Session, stmt: Select[T], page: int, per_page: int) -> Page[T]:
+def paginate(
+    session: Session, stmt: Select[T], page: int, per_page: int, *, ranked: bool = False
+) -> Page[T]:
+    """One page of `stmt` and how many rows all pages hold. A list counts with a query of its
+    own, which an index answers, and then reads only its page. The first page of a `ranked`
+    statement (a search: its order needs every match scored) counts in the same pass, with
+    a window; a later page may lie past the end, where no row would carry the count."""
     if page < 1:
         raise ValidationFailed("page must be 1 or greater", field="page")
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise ValidationFailed(f"per_page must be between 1 and {MAX_PER_PAGE}", field="per_page")
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     offset = (page - 1) * per_page
+    if ranked and offset == 0:
+        rows = session.execute(stmt.add_columns(func.count().over()).limit(per_page)).all()
+        total = rows[0][1] if rows else 0
+        return Page(items=[row[0] for row in rows], total=total, page=page, per_page=per_page)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     # Past the end there is nothing to fetch (and a huge page would overflow the OFFSET).
     items = list(session.scalars(stmt.limit(per_page).offset(offset))) if offset < total else []
     return Page(items=items, total=total, page=page, per_page=per_page)

@@ -72,7 +72,7 @@ def search_entries(
         rank = hits.c.score.asc()  # bm25: lower is a better match
     stmt = stmt.order_by(rank, TimeEntry.spent_date.desc(), TimeEntry.id.desc())
     stmt = stmt.options(*tracking.PAGE_LOADING)
-    result = paginate(session, stmt, page, per_page)
+    result = paginate(session, stmt, page, per_page, ranked=True)
     return Page([view.view(e) for e in result.items], result.total, result.page, result.per_page)
 
 
