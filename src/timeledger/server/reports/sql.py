@@ -494,7 +494,8 @@ class Cube:
 
     def _time(self, keys: Sequence[str], wanted: set[str]) -> list[Select[Any]]:
         """Finished time sums the figures stored on each row (reports/derived.py) over the
-        covering index; running timers, a handful, are computed live up to now."""
+        covering index, or the kept user-day totals when they answer the selection; running
+        timers, a handful, are computed live up to now."""
         where = [] if self.entries is None else [self.entries]
         live = self._branch(
             TimeEntry,
