@@ -13,6 +13,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from timeledger.server.config import Settings
+from timeledger.server.db import Database
+
 
 def test_dropped_connections_fail_one_request_with_503_then_recover(db, api):
     if db.is_sqlite:
@@ -94,3 +97,18 @@ def test_reads_on_the_event_loop_are_shared_only_by_callers_who_asked_before_the
     assert [tuple(row) for row in waiting] == [(1, "new", 2)] + [
         (k, "old", 2) for k in range(2, 11)
     ]
+
+
+def test_postgresql_connections_run_without_jit_and_keep_the_urls_options(db):
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite has no JIT")
+    url = make_url(db.url).update_query_dict({"options": "-c statement_timeout=4321"})
+    other = Database(Settings(database_url=url.render_as_string(hide_password=False)))
+    try:
+        with other.transaction(write=False) as session:
+            shown = [session.scalar(text(f"SHOW {name}")) for name in ("jit", "statement_timeout")]
+    finally:
+        other.dispose()
+    assert shown == ["off", "4321ms"]
+    with db.transaction(write=False) as session:
+        assert session.scalar(text("SHOW jit")) == "off"
