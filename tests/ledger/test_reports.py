@@ -389,3 +389,27 @@ def test_monthly_budget_crosses_once_per_month(api, book, events):
         Decimal(250),
         Decimal(125),
     )
+
+
+def test_people_and_dates_read_from_kept_totals_as_from_the_entries(api, book, caller):
+    """A selection of people and dates only is summed from the kept user-day totals and the
+    outcomes' own columns; the same selection with a filter only entries can answer (every
+    entry is unsubmitted) is summed from the entries: both say the same, per currency."""
+    ok(api.patch(f"{V2}/company", json={"rounding_mode": "up", "rounding_increment": 6}))
+    users = _people(api, caller)
+    _log_month(api, book, users)
+    for i, project in enumerate([book.project_id, book.eur_project_id, book.eur_project_id]):
+        body = book.outcome(project_id=project, spent_date=f"2026-03-{i + 3:02d}")
+        body |= {"type": "ticket_resolved", "unit_price": "1.25", "quantity": i + 1}
+        post(api, "outcomes", **body, success=i != 1, user_id=users[1]["id"])
+    entries_only = {"approval_status": "unsubmitted"}
+    team = get(api, "reports/time/team", **MONTH)["results"]
+    assert {r["currency"] for r in team} == {"USD", "EUR"}
+    assert sum(r["outcomes"] for r in team) == 3
+    assert team == get(api, "reports/time/team", **MONTH, **entries_only)["results"]
+    for group_by in ("day", "week", "month", "user"):
+        stats = get(api, "time_entries/stats", group_by=group_by, **MONTH)
+        assert stats == get(api, "time_entries/stats", group_by=group_by, **MONTH, **entries_only)
+    member = get(api, "reports/time/team", user_id=users[1]["id"], **MONTH)["results"]
+    assert {r["user_id"] for r in member} == {users[1]["id"]}
+    assert member == [r for r in team if r["user_id"] == users[1]["id"]]

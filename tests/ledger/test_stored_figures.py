@@ -22,7 +22,14 @@ from callkit import V2, ok
 from timeledger.server import migrate
 from timeledger.server.core.clock import utcnow
 from timeledger.server.db import Database
-from timeledger.server.models import Account, Project, ProjectSpending, TimeEntry, UserDayTime
+from timeledger.server.models import (
+    Account,
+    Outcome,
+    Project,
+    ProjectSpending,
+    TimeEntry,
+    UserDayTime,
+)
 from timeledger.server.reports import budget, derived
 from timeledger.server.reports.sql import Figures
 from timeledger.server.tracking.models import FIGURE_COLUMNS
@@ -55,6 +62,17 @@ def _day_time(session: Session) -> Stored:
         for row in session.scalars(select(UserDayTime))
         if any(figures := tuple(getattr(row, name) for name in UserDayTime.MEASURES))
     }
+
+
+def outcome_currencies_agree(db: Database) -> int:
+    """Every outcome keeps its entry's currency (reports sum outcomes by it); returns how
+    many outcomes there are."""
+    with db.transaction(write=False) as session:
+        pairs = session.execute(
+            select(Outcome.currency, TimeEntry.currency).join(TimeEntry, TimeEntry.id == Outcome.id)
+        ).all()
+    assert all(kept == entry for kept, entry in pairs), pairs
+    return len(pairs)
 
 
 def stored(db: Database) -> Stored:
@@ -181,6 +199,7 @@ def test_stored_figures_equal_a_recomputation(
     assert now == sql
     assert kept == rebuilt and all(kept)
     budgets_agree(db)
+    outcome_currencies_agree(db)
 
 
 def test_stored_figures_are_what_the_list_shows(db: Database, api: TestClient, book: Book) -> None:
@@ -196,22 +215,29 @@ def test_stored_figures_are_what_the_list_shows(db: Database, api: TestClient, b
     assert "rounded_seconds" not in ok(api.get(f"{V2}/time_entries/{made['id']}"))
 
 
-def test_migration_0015_fills_the_user_days_from_the_entries(
+def test_migrations_0015_and_0016_fill_user_days_and_outcome_currencies(
     db: Database, api: TestClient, book: Book
 ) -> None:
     """Time logged before the upgrade is in the kept user-day totals after it, as a rebuild
-    makes them: days, currencies and billable time apart, running timers left out."""
+    makes them (days, currencies and billable time apart, running timers left out), and
+    outcomes logged before it carry their entries' currencies."""
     rng = random.Random(3)
     ids: list[str] = []
     for _ in range(12):
         _operation(rng, api, book, ids)
     timer = {**book.entry(), "is_running": True, "replace_running": True}
     ok(api.post(f"{V2}/time_entries", json=timer), 201)
+    for project in (book.project_id, book.eur_project_id):
+        body = {**book.outcome(project_id=project, spent_date="2026-03-05"), "type": "pr_merged"}
+        body["unit_price"] = "2.5"
+        ok(api.post(f"{V2}/outcomes", json=body), 201)
     try:
         command.downgrade(migrate.alembic_config(db.engine), "0014_billing_marks")
         with db.engine.connect() as conn:
             assert "user_day_time" not in inspect(conn).get_table_names()
+            assert "currency" not in {c["name"] for c in inspect(conn).get_columns("outcomes")}
     finally:
         migrate.upgrade(db.engine)
     _, _, (_, filled), (_, rebuilt) = from_scratch(db)
     assert filled == rebuilt and len(filled) >= 2
+    assert outcome_currencies_agree(db) >= 2  # migration 0016 copied them

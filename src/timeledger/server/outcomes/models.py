@@ -25,7 +25,16 @@ class Outcome(AccountScoped, Base):
 
     __tablename__ = "outcomes"
     __table_args__ = (
-        Index("ix_outcomes_account_date", "account_id", "spent_date"),
+        # Covers what reports sum over people and dates (reports/sql.py), so they read no row.
+        Index(
+            "ix_outcomes_figures",
+            "account_id",
+            "spent_date",
+            "user_id",
+            "currency",
+            "success",
+            "amount",
+        ),
         Index("ix_outcomes_account_user_date", "account_id", "user_id", "spent_date"),
         Index("ix_outcomes_account_type", "account_id", "type"),
     )
@@ -44,6 +53,10 @@ class Outcome(AccountScoped, Base):
     evidence: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     # unit_price x quantity, half-up to the currency's minor unit; revenue when success.
     amount: Mapped[Decimal] = mapped_column(Fixed(AMOUNT_SCALE))
+    # The entry's (TimeEntry.currency), copied like who and when, and again by
+    # reports/derived.py recompute when a currency the entry resolves to changes. Internal:
+    # reports read it; events say the amount's currency through the entry.
+    currency: Mapped[str] = mapped_column(String(3), default="", info={"internal": True})
 
     entry: Mapped[TimeEntry] = relationship(lazy="joined", innerjoin=True)
 

@@ -190,6 +190,7 @@ def sync(
         "success": facts.success,
         "evidence": facts.evidence,
         "amount": amount_of(facts, currency_of(entry.project, account)),
+        "currency": entry.currency,
     }
     if row is None:
         row = Outcome(id=entry.id, account_id=entry.account_id, **values)

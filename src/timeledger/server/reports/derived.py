@@ -113,8 +113,9 @@ def _minor(amount: Any, currency: str) -> int:
 
 def recompute(session: Session, account: Account, projects: Select[Any] | None = None) -> int:
     """Redo the stored figures of an account's entries (of `projects`, a select of their ids;
-    None for all) in SQL, as `store` would: the same rules as reports/sql.py's live figures,
-    and rebuild their projects' spending. Returns the entries."""
+    None for all) in SQL, as `store` would: the same rules as reports/sql.py's live figures;
+    give their outcomes the entries' currencies again, and rebuild the kept totals. Returns
+    the entries."""
     te = TimeEntry.__table__.c
     scope = [te.account_id == account.id]
     if projects is not None:
@@ -130,6 +131,11 @@ def recompute(session: Session, account: Account, projects: Select[Any] | None =
     # updated_at is kept: a derived figure changing is not a change of the entry.
     keep = {"updated_at": te.updated_at}
     conn.execute(update(TimeEntry).where(*scope).values(currency=currency, **keep))
+    entry_currency = select(te.currency).where(te.id == Outcome.id).scalar_subquery()
+    outcomes = [Outcome.account_id == account.id]
+    if projects is not None:
+        outcomes.append(Outcome.project_id.in_(projects.scalar_subquery()))
+    conn.execute(update(Outcome).where(*outcomes).values(currency=entry_currency))
     f = Figures.of(session, account, utcnow())
     seconds = f.rounded(te.duration_seconds)
     billed = func.coalesce(te.billable_seconds, seconds)

@@ -6,7 +6,7 @@ equals the sum of the per-row figures the lists show."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -37,7 +37,6 @@ from timeledger.server.core.ids import parse_id
 from timeledger.server.expenses import service as expenses
 from timeledger.server.expenses.models import ExpenseCategory
 from timeledger.server.reports import budget
-from timeledger.server.reports.models import UserDayTime
 from timeledger.server.reports.schemas import ReportQuery, check_range
 from timeledger.server.reports.sql import (
     MODEL_COST_SCALE,
@@ -99,23 +98,27 @@ def _context(session: Session, actor: Actor, query: ReportQuery) -> Context:
 _DAY_FILTERS = {"user_id", "from_", "to"}
 
 
-def _days(actor: Actor, filters: EntryFilters) -> ColumnElement[bool] | None:
-    """The caller's selection (tracking.visible_entries and the filters) on the kept
-    user-day totals, or None when a filter asks what only entries know."""
+def _days(actor: Actor, filters: EntryFilters) -> Callable[[Any], ColumnElement[bool]] | None:
+    """The caller's selection (tracking.visible_entries and the filters) on a table of
+    people and dates (the kept user-day totals, outcomes), or None when a filter asks what
+    only entries know."""
     if filters.model_dump(exclude_none=True).keys() - _DAY_FILTERS:
         return None
-    days = UserDayTime
-    where = [days.account_id == actor.account_id]
-    if actor.role < Role.manager:
-        where.append(days.user_id == actor.user_id)
-    if filters.user_id is not None:
-        uid = parse_id(filters.user_id)  # an id that is no UUID matches nothing
-        where.append(days.user_id == uid if uid else false())
-    if filters.from_ is not None:
-        where.append(days.spent_date >= filters.from_)
-    if filters.to is not None:
-        where.append(days.spent_date <= filters.to)
-    return and_(*where)
+    uid = None if filters.user_id is None else parse_id(filters.user_id)
+
+    def on(table: Any) -> ColumnElement[bool]:
+        where = [table.account_id == actor.account_id]
+        if actor.role < Role.manager:
+            where.append(table.user_id == actor.user_id)
+        if filters.user_id is not None:  # an id that is no UUID matches nothing
+            where.append(table.user_id == uid if uid else false())
+        if filters.from_ is not None:
+            where.append(table.spent_date >= filters.from_)
+        if filters.to is not None:
+            where.append(table.spent_date <= filters.to)
+        return and_(*where)
+
+    return on
 
 
 def _where(stmt: Select[Any]) -> ColumnElement[bool]:

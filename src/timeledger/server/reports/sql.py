@@ -415,9 +415,10 @@ class Cube:
     week_first: int = 1
     # False: running timers only (the finished time is counted elsewhere: ProjectSpending).
     finished: bool = True
-    # The selection on the kept user-day totals (UserDayTime), when they can answer it (no
-    # filter but people and dates); None: sum the entries.
-    days: ColumnElement[bool] | None = None
+    # When the selection is only people and dates: its WHERE on a table that has account_id,
+    # user_id and spent_date, so the kept user-day totals (UserDayTime) and the outcomes'
+    # own columns answer it; None: sum the entries.
+    days: Callable[[Any], ColumnElement[bool]] | None = None
 
     def key(self, name: str) -> Key:
         if name == "week":
@@ -465,7 +466,7 @@ class Cube:
                 p.currency, c.currency, constant(self.figures.account.currency)
             )
         else:
-            currency = row.currency.expression  # a time entry's, or a user's day's
+            currency = row.currency.expression  # a time entry's, a user's day's, an outcome's
         source = Source(row=row, project=p, client=c, currency=currency)
         groups: list[ColumnElement[Any]] = []
         columns: list[ColumnElement[Any]] = []
@@ -515,7 +516,7 @@ class Cube:
             kept: dict[str, ColumnElement[Any]] = {
                 m: func.sum(getattr(days, m)) for m in wanted & TIME_MEASURES
             }
-            return [self._branch(days, keys, wanted, lambda _: kept, [self.days]), live]
+            return [self._branch(days, keys, wanted, lambda _: kept, [self.days(days)]), live]
         stored = self._branch(
             TimeEntry,
             keys,
@@ -588,6 +589,13 @@ class Cube:
             }
             return {name: make() for name, make in every.items() if name in wanted}
 
+        if (
+            self.days is not None
+            and set(keys) <= DAY_KEYS
+            and "uninvoiced_outcome_revenue" not in wanted
+        ):
+            # People and dates only: the outcome's own copies of who, when and currency.
+            return self._branch(Outcome, keys, wanted, measures, [self.days(Outcome)])
         where = [] if self.entries is None else [self.entries]
         where.append(Outcome.account_id == self.figures.account.id)
         if self.outcome_from is not None:
