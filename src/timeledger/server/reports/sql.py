@@ -508,15 +508,12 @@ class Cube:
         if not self.finished:
             return [live]
         days = UserDayTime
-        if (
-            self.days is not None
-            and set(keys) <= DAY_KEYS
-            and wanted & TIME_MEASURES <= set(days.MEASURES)
-        ):
+        on_days = self._people_and_dates(keys, days)
+        if on_days is not None and wanted & TIME_MEASURES <= set(days.MEASURES):
             kept: dict[str, ColumnElement[Any]] = {
                 m: func.sum(getattr(days, m)) for m in wanted & TIME_MEASURES
             }
-            return [self._branch(days, keys, wanted, lambda _: kept, [self.days(days)]), live]
+            return [self._branch(days, keys, wanted, lambda _: kept, [on_days]), live]
         stored = self._branch(
             TimeEntry,
             keys,
@@ -525,6 +522,13 @@ class Cube:
             [*where, ~TimeEntry.is_running],
         )
         return [stored, live]
+
+    def _people_and_dates(self, keys: Sequence[str], table: Any) -> ColumnElement[bool] | None:
+        """The selection on `table` (the kept user-day totals, outcomes) when it is only
+        people and dates and `table` has the keys; None: read the entries."""
+        if self.days is None or not set(keys) <= DAY_KEYS:
+            return None
+        return self.days(table)
 
     def _stored_time(self, wanted: set[str]) -> dict[str, ColumnElement[Any]]:
         te = TimeEntry
@@ -589,13 +593,10 @@ class Cube:
             }
             return {name: make() for name, make in every.items() if name in wanted}
 
-        if (
-            self.days is not None
-            and set(keys) <= DAY_KEYS
-            and "uninvoiced_outcome_revenue" not in wanted
-        ):
-            # People and dates only: the outcome's own copies of who, when and currency.
-            return self._branch(Outcome, keys, wanted, measures, [self.days(Outcome)])
+        on_outcomes = self._people_and_dates(keys, Outcome)
+        if on_outcomes is not None and "uninvoiced_outcome_revenue" not in wanted:
+            # The outcome's own copies of who, when and currency; billing is the entry's.
+            return self._branch(Outcome, keys, wanted, measures, [on_outcomes])
         where = [] if self.entries is None else [self.entries]
         where.append(Outcome.account_id == self.figures.account.id)
         if self.outcome_from is not None:
