@@ -22,7 +22,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from timeledger.server.accounts.models import Account
 from timeledger.server.audit import trail
 from timeledger.server.core.actor import Actor
 from timeledger.server.core.crud import apply_changes, snapshot
@@ -38,7 +37,6 @@ from timeledger.server.core.money import (
 from timeledger.server.outbox.service import emit
 from timeledger.server.outcomes.models import Outcome
 from timeledger.server.tracking.models import TimeEntry
-from timeledger.server.tracking.views import currency_of
 
 # The reference's constants (Keito Python SDK OutcomeTypes); any other string is a custom type.
 OUTCOME_TYPES = (
@@ -177,8 +175,6 @@ def sync(
             forget(session, actor, entry)
         return None
     row = None if new else session.get(Outcome, entry.id)
-    account = session.get(Account, entry.account_id)
-    assert account is not None
     values: dict[str, Any] = {
         "user_id": entry.user_id,
         "project_id": entry.project_id,
@@ -189,7 +185,8 @@ def sync(
         "quantity": facts.quantity,
         "success": facts.success,
         "evidence": facts.evidence,
-        "amount": amount_of(facts, currency_of(entry.project, account)),
+        # The entry's stored currency (reports/derived.py set it when the entry was flushed).
+        "amount": amount_of(facts, entry.currency),
         "currency": entry.currency,
     }
     if row is None:
