@@ -1,7 +1,8 @@
 """Time entries for a generated catalogue (bench/generate.py), one API key per user, and the
 ids the tracking benchmark calls with.
 
-Entries go in through bench.generate.insert_rows (Core executemany). They are shaped like a
+Entries go in through bench.generate_ledger.insert_fast (COPY on PostgreSQL: Core executemany
+took over 20 minutes for a million there). They are shaped like a
 real account: each user works on a few projects drawn with a Zipf-like skew (so some
 projects are big), agents (30% of users) log four times as many, shorter entries as people,
 on weekdays over the last two years; started_at + duration_seconds = ended_at, rates are
@@ -25,8 +26,8 @@ from typing import Any
 from sqlalchemy import Connection, create_engine, func, select, text
 from sqlalchemy.orm import Session
 
-from bench.generate import Catalogue, Factory, Row, Sizes, generate, insert_rows
-from bench.generate_ledger import store_figures
+from bench.generate import Catalogue, Factory, Row, Sizes, generate
+from bench.generate_ledger import insert_fast, store_figures
 from timeledger.server.accounts.keys import mint
 from timeledger.server.core.ids import new_id
 from timeledger.server.models import Project, Task, TaskAssignment, TimeEntry, User
@@ -137,7 +138,7 @@ def fill_entries(conn: Connection, cat: Catalogue, count: int, seed: int = 11) -
         ).scalar_one()
         conn.exec_driver_sql(f"DROP TRIGGER {SEARCH_TRIGGER}")
     rows = entry_rows(f, _users(conn, cat), _work(conn, cat, active_only=False), count)
-    total = insert_rows(conn, TimeEntry.__table__, rows)
+    total = insert_fast(conn, TimeEntry.__table__, rows)
     if sqlite:
         search.rebuild(conn)
         conn.exec_driver_sql(trigger)
