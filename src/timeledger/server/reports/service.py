@@ -99,7 +99,7 @@ _DAY_FILTERS = {"user_id", "from_", "to"}
 
 
 def _days(actor: Actor, filters: EntryFilters) -> Callable[[Any], ColumnElement[bool]] | None:
-    """The caller's selection (tracking.visible_entries and the filters) on a table of
+    """The caller's selection (tracking.visible_to and the filters) on a table of
     people and dates (the kept user-day totals, outcomes), or None when a filter asks what
     only entries know."""
     if filters.model_dump(exclude_none=True).keys() - _DAY_FILTERS:
@@ -107,9 +107,7 @@ def _days(actor: Actor, filters: EntryFilters) -> Callable[[Any], ColumnElement[
     uid = None if filters.user_id is None else parse_id(filters.user_id)
 
     def on(table: Any) -> ColumnElement[bool]:
-        where = [table.account_id == actor.account_id]
-        if actor.role < Role.manager:
-            where.append(table.user_id == actor.user_id)
+        where = tracking.visible_to(actor, table)
         if filters.user_id is not None:  # an id that is no UUID matches nothing
             where.append(table.user_id == uid if uid else false())
         if filters.from_ is not None:

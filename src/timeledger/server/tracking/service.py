@@ -75,11 +75,16 @@ def viewer(session: Session, actor: Actor) -> Viewer:
 
 
 def visible_entries(actor: Actor) -> Select[TimeEntry]:
-    """Members see their own entries; managers and above see the account's."""
-    stmt = scoped(TimeEntry, actor.account_id)
+    return select(TimeEntry).where(*visible_to(actor, TimeEntry))
+
+
+def visible_to(actor: Actor, table: Any) -> list[ColumnElement[bool]]:
+    """Which rows of people's time `table` (entries, or what is kept per user: the user-day
+    totals, outcomes) the actor sees: members their own; managers and above the account's."""
+    where = [table.account_id == actor.account_id]
     if actor.role < Role.manager:
-        stmt = stmt.where(TimeEntry.user_id == actor.user_id)
-    return stmt
+        where.append(table.user_id == actor.user_id)
+    return where
 
 
 def find_entry(session: Session, actor: Actor, entry_id: str) -> TimeEntry:
