@@ -317,6 +317,28 @@ def test_users_crud_and_delete_deactivates(api, db, tenant):
     assert names(api, "users", is_active="true") == ["owner@acme.example"]
 
 
+def test_users_me_is_the_callers_user_and_follows_every_change(api, tenant):
+    """/users/me is rendered once per caller; a change to the user or the company is seen by
+    the very next request, as GET /users/{id} sees it."""
+    me = api.get(f"{V2}/users/me")
+    assert me.headers["content-type"] == "application/json"
+    assert exact(me) == exact(api.get(f"{V2}/users/{tenant.user_id}"))
+    assert_wire(me.json(), wire.UserOut)
+    for path, change in [
+        (f"users/{tenant.user_id}", {"first_name": "Olga", "default_hourly_rate": "120.25"}),
+        ("company", {"name": "Acme Renamed", "currency": "EUR"}),
+    ]:
+        assert api.patch(f"{V2}/{path}", json=change).status_code == 200
+        me = exact(api.get(f"{V2}/users/me"))
+        assert me == exact(api.get(f"{V2}/users/{tenant.user_id}"))
+    assert (me["first_name"], me["default_hourly_rate"], me["currency"]) == (
+        "Olga",
+        Decimal("120.25"),
+        "EUR",
+    )
+    assert me["company"] == {"id": tenant.account_id, "name": "Acme Renamed"}
+
+
 def test_duplicate_user_email_conflicts(api, create, counts):
     create("users", email="dup@acme.example")
     before = counts()

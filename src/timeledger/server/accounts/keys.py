@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
@@ -55,6 +55,9 @@ class Authenticated:
     account: Account
     user: User
     key: ApiKey
+    # What a surface renders from these rows alone, kept as long as this caller is: the
+    # rows do not change under it (accounts/credentials.py makes a new one when they do).
+    rendered: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def needs_last_used_stamp(self) -> bool:
