@@ -4,6 +4,7 @@ never a 500, and the pool recovers by itself."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import time
 import uuid
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from timeledger.server.config import Settings
+from timeledger.server.config import Settings, SettingsError
 from timeledger.server.db import Database
 
 
@@ -112,3 +113,37 @@ def test_postgresql_connections_run_without_jit_and_keep_the_urls_options(db):
     assert shown == ["off", "4321ms"]
     with db.transaction(write=False) as session:
         assert session.scalar(text("SHOW jit")) == "off"
+
+
+def test_sqlite_page_caches_share_one_budget_of_the_settings_size(db):
+    """Each SQLite connection would otherwise cache up to 2 MiB of pages, times a pool of
+    80: TIMELEDGER_SQLITE_CACHE_MIB bounds them all together (SQLite's soft heap limit)."""
+    if not db.is_sqlite:
+        pytest.skip("SQLite only: PostgreSQL's caches are the server's")
+    assert Settings.from_env({}).sqlite_cache_mib == 32
+    with pytest.raises(SettingsError, match="TIMELEDGER_SQLITE_CACHE_MIB must be 1 or more"):
+        Settings.from_env({"TIMELEDGER_SQLITE_CACHE_MIB": "0"})
+    with pytest.raises(SettingsError, match="TIMELEDGER_SQLITE_CACHE_MIB must be a whole number"):
+        Settings.from_env({"TIMELEDGER_SQLITE_CACHE_MIB": "lots"})
+    settings = Settings.from_env({"TIMELEDGER_SQLITE_CACHE_MIB": "8"})
+    other = Database(dataclasses.replace(settings, database_url=db.url))
+    try:
+        with other.transaction(write=False) as session:
+            limit = session.scalar(text("PRAGMA soft_heap_limit"))
+    finally:
+        other.dispose()
+        with db.engine.connect() as conn:  # the limit is the process's: give the run's back
+            conn.exec_driver_sql(f"PRAGMA soft_heap_limit={db.settings.sqlite_cache_mib << 20}")
+    assert limit == 8 * 1024 * 1024
+
+
+def test_the_pool_hands_out_the_most_recently_used_connection_first(db):
+    """A server below its peak keeps reusing a few warm connections (LIFO)."""
+    first, second = db.engine.connect(), db.engine.connect()
+    first_driver = first.connection.driver_connection
+    second_driver = second.connection.driver_connection
+    first.close()
+    second.close()  # returned last
+    with db.engine.connect() as again:
+        assert again.connection.driver_connection is second_driver
+    assert first_driver is not second_driver

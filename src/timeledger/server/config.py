@@ -101,6 +101,8 @@ class Settings:
     port: int = 8000
     log_level: str = "info"
     sqlite_synchronous: str = "NORMAL"
+    # SQLite's page caches, all connections together (MiB); the OS caches the file anyway.
+    sqlite_cache_mib: int = 32
     default_plan: str = "pro"
     # Threads serving synchronous handlers; also the size of the connection pool, so a
     # request that got a thread never waits for a connection.
@@ -165,6 +167,9 @@ class Settings:
         for prefix in ("postgresql://", "postgres://"):
             if url.startswith(prefix):
                 url = "postgresql+psycopg://" + url[len(prefix) :]
+        cache_mib = _env_int(env, "TIMELEDGER_SQLITE_CACHE_MIB", 32)
+        if cache_mib < 1:
+            raise SettingsError(f"TIMELEDGER_SQLITE_CACHE_MIB must be 1 or more, got {cache_mib}")
         port = _env_int(env, "TIMELEDGER_PORT", 8000)
         if not 0 < port < 65536:
             raise SettingsError(f"TIMELEDGER_PORT must be between 1 and 65535, got {port}")
@@ -175,6 +180,7 @@ class Settings:
             port=port,
             log_level=env.get("TIMELEDGER_LOG_LEVEL", "info").lower(),
             sqlite_synchronous=synchronous,
+            sqlite_cache_mib=cache_mib,
             default_plan=plan,
             max_concurrency=_env_int(env, "TIMELEDGER_MAX_CONCURRENCY", 64),
             background_interval=_env_int(env, "TIMELEDGER_BACKGROUND_INTERVAL", 30),
