@@ -516,6 +516,11 @@ def _make_room_for_timer(
     keep: uuid.UUID | None = None,
 ) -> None:
     """At most one running timer per user: stop the current one when asked to, else 409."""
+    # One user's timer starts take turns (the user's row, locked until commit; FOR NO KEY
+    # UPDATE leaves other inserts of the user's entries free). At once, two starts took
+    # the running-timer index slot and the user's day totals (user_day_time) in opposite
+    # orders: a PostgreSQL deadlock, answered 500. SQLite's writers take turns anyway.
+    session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
     running = session.scalar(
         select(TimeEntry).where(TimeEntry.user_id == user_id, TimeEntry.is_running)
     )
