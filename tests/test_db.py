@@ -115,16 +115,31 @@ def test_postgresql_connections_run_without_jit_and_keep_the_urls_options(db):
         assert session.scalar(text("SHOW jit")) == "off"
 
 
+@pytest.mark.parametrize(
+    ("variable", "field", "default"),
+    [
+        ("TIMELEDGER_SQLITE_CACHE_MIB", "sqlite_cache_mib", 32),
+        ("TIMELEDGER_HANDLER_THREADS", "handler_threads", 8),
+    ],
+)
+def test_sizes_of_memory_and_threads_are_whole_numbers_from_one(variable, field, default):
+    assert getattr(Settings.from_env({}), field) == default
+    assert getattr(Settings.from_env({variable: "3"}), field) == 3
+    for bad, says in [
+        ("0", "must be 1 or more, got 0"),
+        ("-2", "must be 1 or more, got -2"),
+        ("lots", "must be a whole number, got 'lots'"),
+    ]:
+        with pytest.raises(SettingsError) as raised:
+            Settings.from_env({variable: bad})
+        assert str(raised.value) == f"{variable} {says}"
+
+
 def test_sqlite_page_caches_share_one_budget_of_the_settings_size(db):
     """Each SQLite connection would otherwise cache up to 2 MiB of pages, times a pool of
     80: TIMELEDGER_SQLITE_CACHE_MIB bounds them all together (SQLite's soft heap limit)."""
     if not db.is_sqlite:
         pytest.skip("SQLite only: PostgreSQL's caches are the server's")
-    assert Settings.from_env({}).sqlite_cache_mib == 32
-    with pytest.raises(SettingsError, match="TIMELEDGER_SQLITE_CACHE_MIB must be 1 or more"):
-        Settings.from_env({"TIMELEDGER_SQLITE_CACHE_MIB": "0"})
-    with pytest.raises(SettingsError, match="TIMELEDGER_SQLITE_CACHE_MIB must be a whole number"):
-        Settings.from_env({"TIMELEDGER_SQLITE_CACHE_MIB": "lots"})
     settings = Settings.from_env({"TIMELEDGER_SQLITE_CACHE_MIB": "8"})
     other = Database(dataclasses.replace(settings, database_url=db.url))
     try:

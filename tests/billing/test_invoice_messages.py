@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -357,6 +358,29 @@ def test_a_stalled_server_fails_the_send_within_the_timeout(api, client_id, tena
     assert took < 5  # the server would hold it forever; the mailer's own test bounds it tightly
     assert rows() == before
     assert get(api, f"invoices/{invoice['id']}")["state"] == "draft"
+
+
+def test_a_send_waiting_on_smtp_holds_no_handler_thread(api, client_id, tenant, mail_app):
+    """With one handler thread, a send stalled on its SMTP server still lets other requests'
+    handlers run: the send waits outside the handler limit (surfaces/http.py)."""
+    invoice = an_invoice(api, client_id)
+    with silent_server() as port:
+        app = mail_app(smtp_url=f"smtp://{HOST}:{port}", smtp_timeout=3, handler_threads=1)
+        with client_of(app, tenant) as mailing:
+            sent: list[Any] = []
+            sending = threading.Thread(
+                target=lambda: sent.append(message(mailing, invoice["id"], recipients=[JANE]))
+            )
+            sending.start()
+            time.sleep(0.5)  # the send is waiting for the server's greeting
+            started = time.monotonic()
+            assert mailing.get(f"{V2}/clients/{client_id}").status_code == 200
+            assert mailing.get(f"{V2}/tasks").status_code == 200
+            took = elapsed(started)
+            assert sending.is_alive()  # still stalled: the reads did not wait for it
+            sending.join(timeout=10)
+    assert took < 1.5
+    assert_error(sent[0], 502, "did not answer within 3")
 
 
 def test_members_may_not_send_or_download(api, client_id, app, rows):

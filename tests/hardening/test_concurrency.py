@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -154,3 +155,59 @@ def test_more_writers_than_threads_with_a_background_job_never_deadlock(
     assert not any(thread.is_alive() for thread in threads), "writers still blocked"
     assert failures == [], failures[:5]
     assert statuses == [201] * writers * each
+
+
+def test_handlers_beyond_the_handler_threads_wait_and_async_routes_do_not(
+    server: Launcher, tenant: Any, db: Database
+) -> None:
+    """TIMELEDGER_HANDLER_THREADS=2: with two synchronous handlers stuck (their table locked
+    by another session), a third waits for one of them to finish, while an async route
+    (/users/me) still answers at once; when the lock goes, every request succeeds."""
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL only: in WAL mode no SQLite writer blocks a reader")
+    server.start(handler_threads=2)
+    headers = {"Authorization": f"Bearer {tenant.token}"}
+    http = httpx.Client(base_url=server.base, headers=headers, timeout=TIMEOUT)
+    client_id = ok(http.post(f"{V2}/clients", json={"name": "Locked"}), 201)["id"]
+    results: dict[str, int] = {}
+
+    def get(path: str) -> None:
+        with httpx.Client(base_url=server.base, headers=headers, timeout=TIMEOUT) as own:
+            results[path] = own.get(f"{V2}/{path}").status_code
+
+    def lock_waiters() -> int:
+        with db.engine.connect() as conn:
+            sql = (
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            )
+            return int(conn.exec_driver_sql(sql).scalar_one())
+
+    blocker = db.engine.connect()
+    blocker.exec_driver_sql("LOCK TABLE clients IN ACCESS EXCLUSIVE MODE")
+    threads = [threading.Thread(target=get, args=(f"clients/{client_id}",))]
+    threads.append(threading.Thread(target=get, args=("clients",)))
+    try:
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + TIMEOUT
+        while lock_waiters() < 2:
+            assert time.monotonic() < deadline, "the two handlers never reached the lock"
+            time.sleep(0.02)
+        third = threading.Thread(target=get, args=("tasks",))
+        third.start()
+        threads.append(third)
+        third.join(timeout=1.0)
+        assert third.is_alive(), "a third handler ran while both handler threads were taken"
+        assert "tasks" not in results
+        started = time.monotonic()
+        assert http.get(f"{V2}/users/me").status_code == 200
+        assert time.monotonic() - started < 1.0
+        assert lock_waiters() == 2
+    finally:
+        blocker.rollback()
+        blocker.close()
+    for thread in threads:
+        thread.join(timeout=TIMEOUT)
+    http.close()
+    assert results == {f"clients/{client_id}": 200, "clients": 200, "tasks": 200}

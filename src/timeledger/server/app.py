@@ -24,6 +24,7 @@ from timeledger.server.surfaces.algapsa.deps import SURFACE as ALGAPSA_SURFACE
 from timeledger.server.surfaces.algapsa.errors import render_error as algapsa_error
 from timeledger.server.surfaces.clockeye.deps import SURFACE as CLOCKEYE_SURFACE
 from timeledger.server.surfaces.clockeye.errors import render_error as clockeye_error
+from timeledger.server.surfaces.http import handler_limiter
 from timeledger.server.surfaces.native import API_VERSION_HEADER, create_native_app
 from timeledger.server.surfaces.native import BODY_LIMITS as NATIVE_BODY_LIMITS
 from timeledger.server.surfaces.native import PREFIX as NATIVE_PREFIX
@@ -87,6 +88,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # background job) is blocked waiting for that lock.
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = settings.max_concurrency + THREAD_HEADROOM
+        # Of those, the handlers themselves run at most this many at once (surfaces/http.py).
+        handler_limiter().total_tokens = settings.handler_threads
         jobs = None
         if settings.background_interval > 0:
             jobs = asyncio.create_task(

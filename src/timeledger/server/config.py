@@ -26,6 +26,13 @@ def _env_int(environ: dict[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _at_least_one(environ: dict[str, str], name: str, default: int) -> int:
+    value = _env_int(environ, name, default)
+    if value < 1:
+        raise SettingsError(f"{name} must be 1 or more, got {value}")
+    return value
+
+
 def _env_float(environ: dict[str, str], name: str, default: float) -> float:
     raw = environ.get(name)
     if raw is None or raw == "":
@@ -104,9 +111,12 @@ class Settings:
     # SQLite's page caches, all connections together (MiB); the OS caches the file anyway.
     sqlite_cache_mib: int = 32
     default_plan: str = "pro"
-    # Threads serving synchronous handlers; also the size of the connection pool, so a
-    # request that got a thread never waits for a connection.
+    # Requests handled at once; also the size of the connection pool, so a request that was
+    # admitted never waits for a connection.
     max_concurrency: int = 64
+    # Synchronous handlers running at once (surfaces/http.py): more would only take turns
+    # on the GIL, each paying for the switches.
+    handler_threads: int = 8
     # Seconds between runs of the in-process background jobs (forgotten timers); 0: off.
     background_interval: float = 30.0
     # Webhooks. `serve` runs a dispatcher in-process unless told to leave delivery to
@@ -167,9 +177,8 @@ class Settings:
         for prefix in ("postgresql://", "postgres://"):
             if url.startswith(prefix):
                 url = "postgresql+psycopg://" + url[len(prefix) :]
-        cache_mib = _env_int(env, "TIMELEDGER_SQLITE_CACHE_MIB", 32)
-        if cache_mib < 1:
-            raise SettingsError(f"TIMELEDGER_SQLITE_CACHE_MIB must be 1 or more, got {cache_mib}")
+        cache_mib = _at_least_one(env, "TIMELEDGER_SQLITE_CACHE_MIB", 32)
+        handler_threads = _at_least_one(env, "TIMELEDGER_HANDLER_THREADS", 8)
         port = _env_int(env, "TIMELEDGER_PORT", 8000)
         if not 0 < port < 65536:
             raise SettingsError(f"TIMELEDGER_PORT must be between 1 and 65535, got {port}")
@@ -183,6 +192,7 @@ class Settings:
             sqlite_cache_mib=cache_mib,
             default_plan=plan,
             max_concurrency=_env_int(env, "TIMELEDGER_MAX_CONCURRENCY", 64),
+            handler_threads=handler_threads,
             background_interval=_env_int(env, "TIMELEDGER_BACKGROUND_INTERVAL", 30),
             webhooks_in_process=_env_flag(env, "TIMELEDGER_WEBHOOKS_IN_PROCESS", True),
             webhooks_poll_interval=_positive(env, "TIMELEDGER_WEBHOOKS_POLL_INTERVAL", 0.5),

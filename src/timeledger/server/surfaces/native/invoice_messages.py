@@ -10,7 +10,7 @@ from timeledger.server.billing import messages
 from timeledger.server.billing.mailer import Mailer
 from timeledger.server.billing.messages import MessageCreate
 from timeledger.server.billing.models import InvoiceMessage
-from timeledger.server.surfaces.http import SurfaceRouter
+from timeledger.server.surfaces.http import SurfaceRouter, waits_on_network
 from timeledger.server.surfaces.native.deps import CurrentActor, Paging, Session
 from timeledger.server.surfaces.native.wire import (
     Id,
@@ -107,6 +107,7 @@ def get_pdf(id: str, session: Session, actor: CurrentActor) -> Response:
         "a send emails the recipients when the server has SMTP configured"
     ),
 )
+@waits_on_network  # the SMTP exchange: up to TIMELEDGER_SMTP_TIMEOUT seconds
 def create_message(
     id: str,
     command: Annotated[MessageCreate, Body()],
