@@ -725,6 +725,31 @@ def test_same_day_entries_are_newest_first(api: TestClient, work: Work) -> None:
     assert [e["id"] for e in body["time_entries"]] == [*reversed(ids[:4]), ids[4]]
 
 
+def test_later_pages_are_the_rows_the_one_page_list_has_there(api: TestClient, work: Work) -> None:
+    """Later pages pick their ids first and then read those rows (core/crud.py paginate):
+    walked page by page, with ties on a day and with filters (one joining the projects),
+    they are the full list cut in pieces, every row once, in order."""
+    days = ["2026-05-05"] * 4 + ["2026-05-04"] * 3 + ["2026-05-03"] * 4
+    for n, day in enumerate(days):
+        post_entry(api, work, spent_date=day, hours=1, source="cli" if n % 3 else "api")
+    for filters, count in [
+        ({}, 11),
+        ({"source": "cli"}, 7),
+        ({"client_id": work.client_id, "from": "2026-05-04"}, 7),
+    ]:
+        whole = ok(api.get(f"{V2}/time_entries", params={**filters, "per_page": 100}))
+        expected = [e["id"] for e in whole["time_entries"]]
+        assert len(expected) == count
+        walked: list[str] = []
+        for page in range(1, len(expected) // 3 + 2):
+            body = ok(
+                api.get(f"{V2}/time_entries", params={**filters, "per_page": 3, "page": page})
+            )
+            assert body["total_entries"] == len(expected)
+            walked += [e["id"] for e in body["time_entries"]]
+        assert walked == expected, filters
+
+
 def test_pagination_envelope(api: TestClient, work: Work, sdk: keito.Keito) -> None:
     ids = [post_entry(api, work, spent_date=f"2026-05-0{d}", hours=1)["id"] for d in range(1, 6)]
     newest_first = list(reversed(ids))
