@@ -81,8 +81,8 @@ def paginate(
     if offset and key is not None:
         # A later page picks its ids first, from the index its order follows, and reads only
         # those rows: a plain OFFSET reads every row it skips (and what they join) only to
-        # throw it away. Page 500 of a person's entries, 1M-entry ledger on PostgreSQL:
-        # 16.7 ms -> 0.7 ms.
+        # throw it away. On PostgreSQL, page 109 of a person's entries (10 a page) took 16.7 ms,
+        # now 0.7 ms; the benchmark's page 500 request, 1M entries: 15.6 -> 9.4 ms.
         page_ids = stmt.with_only_columns(key).limit(per_page).offset(offset)
         items = list(session.scalars(stmt.where(key.in_(page_ids))))
     else:
