@@ -726,7 +726,7 @@ def test_same_day_entries_are_newest_first(api: TestClient, work: Work) -> None:
 
 
 def test_later_pages_are_the_rows_the_one_page_list_has_there(api: TestClient, work: Work) -> None:
-    """Later pages pick their ids first and then read those rows (core/crud.py paginate):
+    """Later pages pick their ids first and then read those rows (PostgreSQL; paginate):
     walked page by page, with ties on a day and with filters (one joining the projects),
     they are the full list cut in pieces, every row once, in order."""
     days = ["2026-05-05"] * 4 + ["2026-05-04"] * 3 + ["2026-05-03"] * 4
