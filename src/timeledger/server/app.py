@@ -82,13 +82,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Synchronous handlers run on this many threads; the pool is sized to match.
-        # More threads than admitted requests: a request holding SQLite's write lock must
-        # always find a thread to finish on, even when every other admitted request (and a
-        # background job) is blocked waiting for that lock.
+        # Opening and committing transactions (and background work) run on this many
+        # threads; the pool is sized to match. More threads than admitted requests: a request
+        # holding SQLite's write lock must always find a thread to finish on, even when every
+        # other admitted request (and a background job) is blocked waiting for that lock.
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = settings.max_concurrency + THREAD_HEADROOM
-        # Of those, the handlers themselves run at most this many at once (surfaces/http.py).
+        # The handlers themselves have a limit of their own (surfaces/http.py).
         handler_limiter().total_tokens = settings.handler_threads
         jobs = None
         if settings.background_interval > 0:
