@@ -1,7 +1,7 @@
 """Property tests of the money rules with edge cases: the SQL the reports sum (on the real
 database, both engines) equals what the lists show per entry, for any rate, duration,
 rounding and currency; outcome prices survive their trip through JSON metadata exactly;
-export text is the exact decimal."""
+the export's text of each figure, made by the database, is its exact decimal."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from timeledger.server.accounts.models import Account
 from timeledger.server.accounts.settings import AccountSettings
 from timeledger.server.core.money import MAX_AMOUNT, MAX_UNIT_PRICE, minor_units, round_money
 from timeledger.server.outcomes import projection
-from timeledger.server.reports.export import hours_text, money_text, scaled
 from timeledger.server.reports.sql import Figures, constant
+from timeledger.server.reports.sql_text import fixed_text, money_text, scaled_text
 from timeledger.server.tracking.models import TimeEntry
 from timeledger.server.tracking.timing import round_seconds, seconds_to_hours
 from timeledger.server.tracking.views import Viewer
@@ -60,15 +60,24 @@ def test_sql_figures_equal_the_listed_figures(db, rate, seconds, currency, round
     )
     rounded = figures.rounded(literal(seconds, BigInteger))
     rate4 = literal(int(rate.scaleb(4)), BigInteger)
+    amount = figures.amount(rate4, rounded, constant(currency))
     stmt = select(
-        rounded, figures.hours(rounded), figures.amount(rate4, rounded, constant(currency))
+        rounded,
+        figures.hours(rounded),
+        amount,
+        # as exports write them
+        fixed_text(figures.hours(rounded), 4),
+        money_text(amount, constant(currency), figures.currencies),
     )
     with db.transaction(write=False) as session:
-        sql_rounded, hours4, minor = session.execute(stmt).one()
+        sql_rounded, hours4, minor, hours_text, amount_text = session.execute(stmt).one()
     assert sql_rounded == round_seconds(seconds, mode, increment)
     assert Decimal(hours4).scaleb(-4) == seconds_to_hours(sql_rounded)
     listed = Viewer._amount(rate, sql_rounded, currency)
     assert figures.from_minor(minor, currency) == listed
+    assert Decimal(hours_text) == seconds_to_hours(sql_rounded)
+    assert hours_text == f"{seconds_to_hours(sql_rounded):.4f}"
+    assert amount_text == f"{listed:.{minor_units(currency)}f}"
 
 
 @settings(max_examples=300, deadline=None)
@@ -91,27 +100,23 @@ def test_outcome_metadata_round_trips_exactly(price, quantity, success, currency
         assert amount == round_money(price * quantity, currency)
 
 
-@settings(max_examples=500, deadline=None)
-@given(value=st.integers(-(10**15), 10**15), scale=st.sampled_from([0, 2, 3, 4, 10]))
-def test_export_text_is_the_exact_decimal(value, scale):
-    text = scaled(value, scale)
-    assert Decimal(text) == Decimal(value).scaleb(-scale)
-    assert "E" not in text and (scale == 0 or not text.endswith("0") or "." not in text)
-
-
-@settings(max_examples=500, deadline=None)
-@given(seconds=st.integers(0, 10**7))
-def test_export_hours_are_the_listed_hours(seconds):
-    assert Decimal(hours_text(seconds)) == seconds_to_hours(seconds)
-
-
-@settings(max_examples=300, deadline=None)
+@DB_SETTINGS
 @given(
-    rate=st.decimals(min_value=0, max_value=MAX_AMOUNT, places=4),
-    seconds=st.integers(0, 90_000),
-    currency=st.sampled_from(CURRENCIES),
+    value=st.integers(-(10**15), 10**15),
+    scale=st.sampled_from([0, 2, 3, 4, 10]),
+    places=st.sampled_from([0, 2, 3]),
 )
-def test_export_amounts_are_the_listed_amounts(rate, seconds, currency):
-    minor = Figures.amount_of(int(rate.scaleb(4)), seconds, currency)
-    places = minor_units(currency)
-    assert Decimal(money_text(minor, places)) == Viewer._amount(rate, seconds, currency)
+def test_export_text_is_the_exact_decimal(db, value, scale, places):
+    """Rates and prices with as few decimals as they need; money with its currency's
+    decimals, further digits dropped (an expense's total, kept to 4 places)."""
+    places = min(places, scale)
+    stmt = select(
+        scaled_text(literal(value, BigInteger), scale),
+        fixed_text(literal(abs(value), BigInteger), places, scale),
+    )
+    with db.transaction(write=False) as session:
+        text, fixed = session.execute(stmt).one()
+    exact = Decimal(value).scaleb(-scale)
+    assert Decimal(text) == exact
+    assert "E" not in text and not ("." in text and text.endswith("0"))
+    assert fixed == f"{abs(exact).quantize(Decimal(1).scaleb(-places), rounding='ROUND_DOWN'):f}"

@@ -21,7 +21,7 @@ from sqlalchemy import update
 
 from callkit import V2, assert_error, get, ok, post
 from timeledger.server.models import TimeEntry
-from timeledger.server.reports import export
+from timeledger.server.reports import export, sql_text
 from timeledger.server.reports.export import ENTRY_COLUMNS, EXPENSE_COLUMNS
 
 YEAR = {"from": "2026-01-01", "to": "2026-12-31"}
@@ -314,11 +314,11 @@ def test_export_bad_input(api, path):
 
 # Cells of each kind as exports produce them: words never hold a comma, quote or line break.
 _CELLS = {
-    export.TEXT: st.none() | st.text(st.sampled_from('ab ,"\r\né'), max_size=6),
-    export.JSON: st.none() | st.sampled_from(['{"k": [1, "é"]}', '"x,y"', "[]"]),
-    export.WORD: st.none() | st.text(st.sampled_from("a1-:T."), max_size=6),
-    export.NUMBER: st.none() | st.sampled_from(["0", "-1.5", "12.0001"]),
-    export.BOOL: st.none() | st.sampled_from(["true", "false"]),
+    sql_text.TEXT: st.none() | st.text(st.sampled_from('ab ,"\r\né'), max_size=6),
+    sql_text.JSON: st.none() | st.sampled_from(['{"k": [1, "é"]}', '"x,y"', "[]"]),
+    sql_text.WORD: st.none() | st.text(st.sampled_from("a1-:T."), max_size=6),
+    sql_text.NUMBER: st.none() | st.sampled_from(["0", "-1.5", "12.0001"]),
+    sql_text.BOOL: st.none() | st.sampled_from(["true", "false"]),
 }
 
 
@@ -339,3 +339,71 @@ def test_csv_is_what_csv_writer_writes(made: tuple[export.Table, list[list[str |
     writer.writerow(table.columns)
     writer.writerows(rows)
     assert written == expected.getvalue()
+
+
+def test_every_format_writes_the_listed_cells_of_timers(api, book, frozen):
+    """A running timer (live time), one past the auto-stop limit (stopped at start + limit),
+    and a finished entry whose notes need quotes, in a zone of half-hour offsets with
+    rounding: CSV (lines made by the database) and NDJSON hold the same cells, which are the
+    list's."""
+    ok(
+        api.patch(
+            f"{V2}/company",
+            json={
+                "timezone": "America/St_Johns",
+                "rounding_mode": "nearest",
+                "rounding_increment": 15,
+                "auto_stop_after_hours": 2,
+            },
+        )
+    )
+    other = post(api, "users", email="eve@acme.example", first_name="Eve", last_name='"E, V"')
+    frozen(datetime(2026, 3, 7, 20, 0, 13, 250_000, tzinfo=UTC))  # 16:30:13 local (-03:30)
+    post(api, "time_entries", **book.entry(spent_date="2026-03-07", is_running=True))
+    frozen(datetime(2026, 3, 8, 11, 0, tzinfo=UTC))  # a DST change (05:30 UTC) in between
+    post(
+        api,
+        "time_entries",
+        **book.entry(spent_date="2026-03-08", is_running=True, user_id=other["id"]),
+    )
+    post(
+        api,
+        "time_entries",
+        **book.entry(spent_date="2026-03-08", hours="1.2", notes=' lead, "quoted"\nnext '),
+    )
+    frozen(datetime(2026, 3, 8, 12, 7, 41, tzinfo=UTC))
+    listed = _rows_by_id(get(api, "time_entries", **YEAR)["time_entries"])
+    csv_rows = list(
+        csv.DictReader(io.StringIO(api.get(f"{V2}/time_entries/export", params=YEAR).text))
+    )
+    ndjson = api.get(f"{V2}/time_entries/export", params={"format": "ndjson", **YEAR}).text
+    assert len(csv_rows) == len(listed) == 3
+    for row, line in zip(csv_rows, ndjson.splitlines(), strict=True):
+        cells = json.loads(line, parse_float=str, parse_int=str)
+        for name, kind in ENTRY_COLUMNS:
+            value = cells[name]
+            if kind == sql_text.JSON:
+                assert (json.loads(row[name]) if row[name] else None) == value
+            elif kind == sql_text.BOOL:
+                assert row[name] == {True: "true", False: "false"}[value]
+            else:
+                assert row[name] == ("" if value is None else value), name
+        entry = listed[row["id"]]
+        assert Decimal(row["hours"]) == entry["hours"]
+        assert Decimal(row["rounded_hours"]) == entry["rounded_hours"]
+        assert Decimal(row["billable_amount"]) == entry["billable_amount"]
+        assert row["is_running"] == ("true" if entry["is_running"] else "false")
+        assert row["started_time"] == (entry["started_time"] or "")
+        assert row["ended_time"] == (entry["ended_time"] or "")
+        assert row["notes"] == (entry["notes"] or "")
+        assert row["user_name"] == entry["user"]["name"]
+    overdue, running, finished = csv_rows  # oldest first: spent_date, then id
+    assert (overdue["is_running"], overdue["ended_time"]) == ("false", "18:30")
+    assert (overdue["hours"], overdue["started_time"]) == ("2.0000", "16:30")
+    assert (running["is_running"], running["ended_time"], running["hours"]) == (
+        "true",
+        "",
+        "1.1281",
+    )
+    assert finished["notes"] == ' lead, "quoted"\nnext '
+    assert finished["created_at"] == "2026-03-08T08:30:00-02:30"

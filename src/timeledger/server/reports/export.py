@@ -1,10 +1,10 @@
 """Exports: time entries, expenses and every report as CSV, NDJSON or XLSX, streamed with
 constant memory. One header row of stable column names (the `*_COLUMNS` tuples below);
 dates and times in the account's zone; numbers as exact decimal text (XLSX: numbers).
-Time entries, the big export, keep Python's work per row to a few microseconds: the database
-hands over cheap text (dates, UTC times, ids as hex digits), values that repeat (names,
-durations, rates, each UTC hour's local time) are worked out once, and CSV lines are joined
-with str.join rather than the csv module.
+
+Time entries and expenses, the big exports, are made as text by the database
+(reports/sql_text.py): each row arrives as finished cells, and for CSV as one finished line,
+so Python's work per row is to pass it on. Reports are small and made in Python.
 
 An export is planned inside the request (filters checked, so a bad one is a 4xx before any
 byte is sent) and run by the response in a read transaction of its own, reading rows from
@@ -20,48 +20,44 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import xlsxwriter  # type: ignore[import-untyped]
-from sqlalchemy import (
-    ColumnElement,
-    Integer,
-    Select,
-    String,
-    case,
-    cast,
-    func,
-    null,
-    select,
-    type_coerce,
-)
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import ColumnElement, Select, String, case, cast, func, null, select
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from timeledger.server.accounts.models import User
 from timeledger.server.catalog.models import Client, Project, Task
 from timeledger.server.core.actor import Actor
-from timeledger.server.core.money import AMOUNT_SCALE, UNIT_PRICE_SCALE, minor_units
+from timeledger.server.core.money import AMOUNT_SCALE, UNIT_PRICE_SCALE
 from timeledger.server.expenses import service as expenses
 from timeledger.server.expenses.models import Expense, ExpenseCategory
 from timeledger.server.expenses.schemas import ExpenseFilters
 from timeledger.server.reports.sql import Figures, constant, raw
+from timeledger.server.reports.sql_text import (
+    BOOL,
+    JSON,
+    NUMBER,
+    TEXT,
+    WORD,
+    csv_cells,
+    fixed_text,
+    flag_text,
+    id_text,
+    joined,
+    local_time,
+    money_text,
+    scaled_text,
+    shifted,
+)
 from timeledger.server.tracking import service as tracking
 from timeledger.server.tracking.models import BillingJoin, TimeEntry
 from timeledger.server.tracking.schemas import EntryFilters
-from timeledger.server.tracking.timing import round_seconds
 
 BATCH = 2_000
 FLUSH_BYTES = 256 * 1024
 XLSX_MAX_ROWS = 1_048_576  # per sheet, the header included
-
-# Column kinds: how each format writes a value. A WORD is text that never holds a comma, a
-# quote, a backslash or a line break (ids, dates, times, codes), so no format escapes it.
-TEXT, WORD, NUMBER, BOOL, JSON = "text", "word", "number", "bool", "json"
 
 Cell = str | None  # booleans as "true"/"false", numbers and JSON as their text
 Row = Sequence[Cell]
@@ -77,6 +73,8 @@ class Table:
     columns: tuple[str, ...]
     kinds: tuple[str, ...]
     rows: Callable[[Session], Iterable[Row]]
+    # The CSV lines (no line ends), when the database makes them itself.
+    lines: Callable[[Session], Iterable[str]] | None = None
 
 
 CONTENT_TYPES = {
@@ -90,7 +88,10 @@ def stream(open_session: OpenSession, table: Table, fmt: str) -> Iterator[bytes]
     """The export's bytes, produced while a read transaction of its own is open."""
     writer = {"csv": _csv, "ndjson": _ndjson, "xlsx": _xlsx}[fmt]
     with open_session() as session:
-        yield from writer(table, table.rows(session))
+        if fmt == "csv" and table.lines is not None:
+            yield from _csv_lines(table, table.lines(session))
+        else:
+            yield from writer(table, table.rows(session))
 
 
 # --- formats ----------------------------------------------------------------------------------
@@ -126,6 +127,21 @@ def _csv(table: Table, rows: Iterable[Row]) -> Iterator[bytes]:
             lines, size = [], 0
     lines.append("")
     yield "\r\n".join(lines).encode()
+
+
+def _csv_lines(table: Table, lines: Iterable[str]) -> Iterator[bytes]:
+    """Lines made by the database, after the header, CRLF-ended, in chunks."""
+    chunk = [_csv_line(table.columns)]
+    size = 0
+    for line in lines:
+        chunk.append(line)
+        size += len(line)
+        if size >= FLUSH_BYTES:
+            chunk.append("")
+            yield "\r\n".join(chunk).encode()
+            chunk, size = [], 0
+    chunk.append("")
+    yield "\r\n".join(chunk).encode()
 
 
 def _csv_line(row: Row) -> str:
@@ -211,156 +227,13 @@ def _xlsx(table: Table, rows: Iterable[Row]) -> Iterator[bytes]:
 # --- values -----------------------------------------------------------------------------------
 
 
-class id_text(FunctionElement[str]):  # noqa: N801 (a SQL function)
-    """A Uuid column as its canonical text, 8-4-4-4-12."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(id_text, "sqlite")
-def _id_text_sqlite(element: id_text, compiler: SQLCompiler, **kw: Any) -> str:
-    arg = compiler.process(next(iter(element.clauses)), **kw)
-    parts = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
-    return " || '-' || ".join(f"substr({arg}, {start}, {length})" for start, length in parts)
-
-
-@compiles(id_text, "postgresql")
-def _id_text_postgresql(element: id_text, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST({compiler.process(next(iter(element.clauses)), **kw)} AS TEXT)"
-
-
 def json_text(column: Any) -> ColumnElement[str]:
     """A JSON column as its JSON text, without parsing it in Python."""
     return cast(column, String)
 
 
-class utc_text(FunctionElement[str]):  # noqa: N801
-    """A UTCDateTime as UTC text, 'YYYY-MM-DD HH:MM:SS.ffffff' (as SQLite stores it), for
-    Clock."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(utc_text, "postgresql")
-def _utc_text_postgresql(element: utc_text, compiler: SQLCompiler, **kw: Any) -> str:
-    arg = compiler.process(next(iter(element.clauses)), **kw)
-    return f"to_char({arg} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
-
-
-class id_hex(FunctionElement[str]):  # noqa: N801
-    """A Uuid column as its 32 hex digits (as SQLite stores it): catalogue keys, and ids
-    that `hex_id` writes out in Python, cheaper than in SQLite."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(utc_text, "sqlite")
-@compiles(id_hex, "sqlite")
-def _as_stored_by_sqlite(element: FunctionElement[str], compiler: SQLCompiler, **kw: Any) -> str:
-    """Both are the text SQLite already stores: the column itself."""
-    return compiler.process(next(iter(element.clauses)), **kw)
-
-
-@compiles(id_hex, "postgresql")
-def _id_hex_postgresql(element: id_hex, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"replace(CAST({compiler.process(next(iter(element.clauses)), **kw)} AS TEXT), '-', '')"
-
-
-def hex_id(digits: str) -> str:
-    """32 hex digits as a UUID's canonical text, 8-4-4-4-12."""
-    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
-
-
-def scaled(value: int | None, scale: int, places: int | None = None) -> str | None:
-    """A scaled integer as decimal text: `places` decimals, or as few as it needs."""
-    if value is None:
-        return None
-    value = int(value)
-    sign = "-" if value < 0 else ""
-    whole, frac = divmod(abs(value), 10**scale)
-    digits = f"{frac:0{scale}d}" if scale else ""
-    digits = digits.rstrip("0") if places is None else digits[:places]
-    return f"{sign}{whole}.{digits}" if digits else f"{sign}{whole}"
-
-
-def hours_text(seconds: int) -> str:
-    """Seconds as hours to 4 places, half-up (tracking.timing.seconds_to_hours)."""
-    q = (int(seconds) * 20000 + 3600) // 7200
-    return f"{q // 10000}.{q % 10000:04d}"
-
-
-def money_text(value: int, places: int) -> str:
-    """A non-negative amount in minor units with exactly `places` decimals."""
-    if places == 2:
-        return f"{value // 100}.{value % 100:02d}"
-    return scaled(value, places, places) or "0"
-
-
-class Memo(dict[Any, Any]):
-    """Values worked out once each by `make`, for values that repeat (rates, durations)."""
-
-    def __init__(self, make: Callable[[Any], Any]) -> None:
-        super().__init__()
-        self.make = make
-
-    def __missing__(self, value: Any) -> Any:
-        made = self[value] = self.make(value)
-        return made
-
-
-class Clock:
-    """UTC instants as utc_text writes them, as ISO 8601 (and HH:mm) in the account's zone.
-    What each UTC hour is locally is worked out once, so a value is a few string slices; an
-    hour in which the offset changes, or an offset that is not whole hours, goes through
-    datetime value by value."""
-
-    def __init__(self, zone: ZoneInfo) -> None:
-        self.zone = zone
-        # 'YYYY-MM-DD HH' (UTC) -> ('YYYY-MM-DDTHH' local, local 'HH', offset '+01:00')
-        self._hours = Memo(self._hour)
-
-    def _hour(self, key: str) -> tuple[str, str, str] | None:
-        start = datetime.fromisoformat(key + ":00").replace(tzinfo=UTC)
-        first = start.astimezone(self.zone).utcoffset()
-        last = (start + timedelta(minutes=59, seconds=59)).astimezone(self.zone).utcoffset()
-        if first is None or first != last or first % timedelta(hours=1):
-            return None
-        local = start.astimezone(self.zone).isoformat()  # 'YYYY-MM-DDTHH:00:00+01:00'
-        return local[:13], local[11:13], local[19:]
-
-    def _slow(self, value: str) -> datetime:
-        return datetime.fromisoformat(value).replace(tzinfo=UTC).astimezone(self.zone)
-
-    def iso(self, value: str | None) -> str | None:
-        if value is None:
-            return None
-        hour: tuple[str, str, str] | None = self._hours[value[:13]]
-        fraction = value[19:]
-        if hour is None or len(fraction) != 7:
-            return self._slow(value).isoformat()
-        if fraction == ".000000":  # as isoformat: no fraction when it is zero
-            fraction = ""
-        return hour[0] + value[13:19] + fraction + hour[2]
-
-    def hhmm(self, value: str | None) -> str | None:
-        if value is None:
-            return None
-        hour: tuple[str, str, str] | None = self._hours[value[:13]]
-        if hour is None:
-            local = self._slow(value)
-            return f"{local.hour:02d}:{local.minute:02d}"
-        return hour[1] + value[13:16]
-
-
 def flag(value: Any) -> str:
     return "true" if value else "false"
-
-
-def _name(first: str | None, last: str | None, email: str | None) -> str:
-    return " ".join(part for part in (first, last) if part) or (email or "")
 
 
 # --- time entries -----------------------------------------------------------------------------
@@ -402,180 +275,202 @@ ENTRY_COLUMNS = (
 
 
 @dataclass(frozen=True)
-class Catalogue:
-    """Display cells of an account's users, projects (with client and currency) and tasks,
-    by their ids' hex digits, read once per export so rows need no joins; bounded by the
-    catalogue, not the export."""
+class Cells:
+    """Export columns as SQL text: `values` one per column, and `csv` the same columns as CSV
+    pieces to join with commas, where a catalogue's columns come as one piece made once."""
 
-    users: dict[str, tuple[str, str]]  # (id, name)
-    projects: dict[str, tuple[str | None, str | None, str, str, str | None, str]]
-    tasks: dict[str, tuple[str, str]]  # (id, name)
+    values: list[Any]
+    csv: list[Any]
 
-    @classmethod
-    def of(cls, session: Session, account: Any) -> Catalogue:
-        users = {
-            row[0]: (hex_id(row[0]), _name(row[1], row[2], row[3]))
-            for row in session.execute(
-                select(id_hex(User.id), User.first_name, User.last_name, User.email).where(
-                    User.account_id == account.id
-                )
-            )
-        }
-        c = aliased(Client)
-        currency = func.coalesce(Project.currency, c.currency, constant(account.currency))
-        # (client id, client name, project id, name, code, currency)
-        projects: dict[str, tuple[str | None, str | None, str, str, str | None, str]] = {
-            row[0]: (row[1] and hex_id(row[1]), row[2], hex_id(row[0]), row[3], row[4], row[5])
-            for row in session.execute(
-                select(
-                    id_hex(Project.id), id_hex(c.id), c.name, Project.name, Project.code, currency
-                )
-                .outerjoin(c, c.id == Project.client_id)
-                .where(Project.account_id == account.id)
-            )
-        }
-        tasks = {
-            row[0]: (hex_id(row[0]), row[1])
-            for row in session.execute(
-                select(id_hex(Task.id), Task.name).where(Task.account_id == account.id)
-            )
-        }
-        return cls(users, projects, tasks)
+    def add(self, values: Sequence[Any], kinds: Sequence[str]) -> None:
+        self.values.extend(values)
+        self.csv.extend(csv_cells(values, kinds))
+
+    def add_catalogue(self, cte: Any, names: Sequence[str]) -> None:
+        self.values.extend(cte.c[name] for name in names)
+        self.csv.append(cte.c.csv)
+
+
+def _catalogue(
+    name: str, key: Any, cells: Sequence[tuple[str, str, Any]], stmt: Any, *more: Any
+) -> Any:
+    """An account's users, projects, tasks or categories as export cells, made once per
+    export (a CTE the database materializes), with the CSV piece of each row ready to join
+    (and `more` columns outside it)."""
+    kinds = [kind for _, kind, _ in cells]
+    values = [value for _, _, value in cells]
+    columns = [key.label("key"), *(value.label(label) for label, _, value in cells), *more]
+    return (
+        stmt.with_only_columns(*columns, joined(*csv_cells(values, kinds)).label("csv"))
+        .cte(name)
+        .prefix_with("MATERIALIZED")
+    )
+
+
+def person_name(user: Any) -> ColumnElement[str]:
+    """A person's display name: first and last name, else either, else the email."""
+    first, last = func.coalesce(user.first_name, ""), func.coalesce(user.last_name, "")
+    return case(
+        ((first != "") & (last != ""), first + " " + last),
+        (first != "", first),
+        (last != "", last),
+        else_=func.coalesce(user.email, ""),
+    )
+
+
+def catalogue_users(account_id: Any) -> Any:
+    return _catalogue(
+        "export_users",
+        User.id,
+        [("user_id", WORD, id_text(User.id)), ("user_name", TEXT, person_name(User))],
+        select(User.id).where(User.account_id == account_id),
+    )
+
+
+def catalogue_projects(account: Any) -> Any:
+    """With each project's currency (its own, else its client's, else the account's) as a
+    column outside the CSV piece."""
+    c = aliased(Client)
+    currency = func.coalesce(Project.currency, c.currency, constant(account.currency))
+    return _catalogue(
+        "export_projects",
+        Project.id,
+        [
+            ("client_id", WORD, case((c.id.is_(None), null()), else_=id_text(c.id))),
+            ("client_name", TEXT, c.name),
+            ("project_id", WORD, id_text(Project.id)),
+            ("project_name", TEXT, Project.name),
+            ("project_code", TEXT, Project.code),
+        ],
+        select(Project.id)
+        .outerjoin(c, c.id == Project.client_id)
+        .where(Project.account_id == account.id),
+        currency.label("currency"),
+    )
 
 
 def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table:
     """Plan an export of the entries the list would show for these filters, oldest first.
-    Figures are the list's (tracking/views.py): live time for running timers, the account's
-    rounding, amounts half-up per entry (sql.Figures.amount_of, the reports' formula)."""
+    Every cell is the list's figure, as text made by the database (sql_text): live time for
+    running timers (stopped at their auto-stop when past it), the account's rounding,
+    amounts half-up per entry (sql.Figures.amount, the reports' formula)."""
     view = tracking.viewer(session, actor)
     where = tracking.apply_filters(tracking.visible_entries(actor), filters, view).whereclause
     te = TimeEntry
-    # A running timer's time up to now (or its auto-stop), as the reports count it.
-    seconds = Figures.of(session, view.account, view.now).seconds()
+    figures = Figures.of(session, view.account, view.now)
+    zone = view.account.timezone
     billing = BillingJoin(te)
-    stmt = (
-        select(
-            id_hex(te.id),
-            cast(te.spent_date, String),
-            id_hex(te.user_id),
-            id_hex(te.project_id),
-            id_hex(te.task_id),
+    users, projects = catalogue_users(actor.account_id), catalogue_projects(view.account)
+    tasks = _catalogue(
+        "export_tasks",
+        Task.id,
+        [("task_id", WORD, id_text(Task.id)), ("task_name", TEXT, Task.name)],
+        select(Task.id).where(Task.account_id == actor.account_id),
+    )
+
+    overdue = figures.overdue()
+    running = te.is_running.expression if overdue is None else te.is_running & ~overdue
+    live, rounded = figures.seconds(), figures.rounded
+    currency = projects.c.currency
+
+    def of_seconds(cell: Callable[[Any], Any]) -> Any:
+        """cell(the entry's seconds): a finished entry's stored seconds are written plainly,
+        as the live time of a running one is a long expression that each use repeats."""
+        return case((te.is_running, cell(live)), else_=cell(te.duration_seconds))
+
+    def amount(rate: Any, billed_seconds: Any) -> Any:
+        return money_text(
+            figures.amount(rate, billed_seconds, currency), currency, figures.currencies
+        )
+
+    ended: Any = local_time(te.ended_at, zone, "hhmm")
+    if overdue is not None and figures.auto_stop_seconds is not None:  # stopped at the limit
+        stop_at = shifted(te.timer_started_at, figures.auto_stop_seconds)
+        ended = case((overdue, local_time(stop_at, zone, "hhmm")), else_=ended)
+    billed = billing.is_billed
+
+    cells = Cells([], [])
+    cells.add([id_text(te.id), cast(te.spent_date, String)], [WORD, WORD])
+    cells.add_catalogue(users, ["user_id", "user_name"])
+    cells.add_catalogue(
+        projects, ["client_id", "client_name", "project_id", "project_name", "project_code"]
+    )
+    cells.add_catalogue(tasks, ["task_id", "task_name"])
+    cells.add(
+        [
             te.notes,
-            seconds,
-            te.billable_seconds,
-            utc_text(te.started_at),
-            utc_text(case((te.is_running, null()), else_=te.ended_at)),
-            type_coerce(te.is_running, Integer),
-            utc_text(te.timer_started_at),
-            type_coerce(te.billable, Integer),
-            raw(te.billable_rate),
-            raw(te.cost_rate),
+            of_seconds(lambda seconds: fixed_text(Figures.hours(seconds), 4)),
+            of_seconds(lambda seconds: fixed_text(Figures.hours(rounded(seconds)), 4)),
+            local_time(te.started_at, zone, "hhmm"),
+            case((running, null()), else_=ended),
+            flag_text(running),
+            flag_text(te.billable),
+            scaled_text(raw(te.billable_rate), AMOUNT_SCALE),
+            case(
+                (
+                    te.billable & te.billable_rate.is_not(None),
+                    of_seconds(
+                        lambda seconds: amount(
+                            te.billable_rate, func.coalesce(te.billable_seconds, rounded(seconds))
+                        )
+                    ),
+                )
+            ),
+            scaled_text(raw(te.cost_rate), AMOUNT_SCALE),
+            case(
+                (
+                    te.cost_rate.is_not(None),
+                    of_seconds(lambda seconds: amount(te.cost_rate, rounded(seconds))),
+                )
+            ),
+            currency,
             te.source,
             te.approval_status,
-            type_coerce(billing.is_billed, Integer),
+            flag_text(billed | (te.approval_status == "approved")),
+            flag_text(billed),
             te.external_ref_type,
             te.external_ref_id,
             func.nullif(json_text(te.meta), "null"),
-            utc_text(te.created_at),
-            utc_text(billing.changed_at),
-        )
-        .select_from(te)
+            local_time(te.created_at, zone, "iso"),
+            billing.changed_at(lambda at: local_time(at, zone, "iso")),
+        ],
+        [kind for _, kind in ENTRY_COLUMNS[11:]],
+    )
+    base = (
+        select(te.id)
+        .join(users, users.c.key == te.user_id)
+        .join(projects, projects.c.key == te.project_id)
+        .join(tasks, tasks.c.key == te.task_id)
         .outerjoin(billing.mark, billing.joined)
         .where(where if where is not None else te.account_id == actor.account_id)
         .order_by(te.spent_date, te.id)
     )
-    names = Catalogue.of(session, view.account)
-    clock = Clock(view.zone)
-    settings = view.settings
-    mode, increment = settings.rounding_mode, settings.rounding_increment
-    auto_stop, now = view.auto_stop, view.now
-    places_of = {code: minor_units(code) for *_, code in names.projects.values()}
-    # amount = (2 x rate x rounded + D) // 2D, as sql.Figures.amount_of
-    divisor_of = {code: 3600 * 10 ** (AMOUNT_SCALE - n) for code, n in places_of.items()}
+    columns, kinds = zip(*ENTRY_COLUMNS, strict=True)
+    return Table(
+        "time entries",
+        columns,
+        kinds,
+        rows=_reader(base.with_only_columns(*cells.values)),
+        lines=_line_reader(base.with_only_columns(joined(*cells.csv))),
+    )
 
-    def times(seconds: int) -> tuple[str, str, int]:
-        rounded = seconds if mode == "none" else round_seconds(seconds, mode, increment)
-        return hours_text(seconds), hours_text(rounded), rounded
+
+def _reader(stmt: Select[Any]) -> Callable[[Session], Iterator[Row]]:
+    """Rows of a query, BATCH at a time: a server-side cursor on PostgreSQL."""
 
     def rows(read: Session) -> Iterator[Row]:
-        users, projects, tasks = names.users, names.projects, names.tasks
-        iso, hhmm = clock.iso, clock.hhmm
-        figures_of = Memo(times)  # by seconds: hours, rounded hours, rounded seconds
-        rate_text = Memo(lambda rate: scaled(rate, AMOUNT_SCALE))
-        flags = ("false", "true")
-        # Core, not the ORM's result machinery: plain rows, fetched BATCH at a time.
-        for r in read.connection().execute(stmt.execution_options(yield_per=BATCH)):
-            (
-                id_,
-                day,
-                user_id,
-                project_id,
-                task_id,
-                notes,
-                secs,
-                explicit,
-                started,
-                ended,
-                running,
-                timer,
-                billable,
-                rate,
-                cost_rate,
-                source,
-                status,
-                billed,
-                ref_type,
-                ref_id,
-                meta,
-                created,
-                updated,
-            ) = r
-            project = projects[project_id]
-            if running and auto_stop is not None and timer is not None:  # Viewer.overdue
-                stop_at = datetime.fromisoformat(timer).replace(tzinfo=UTC) + auto_stop
-                if stop_at <= now:  # past the account's limit: stopped then
-                    running, ended = 0, stop_at.strftime("%Y-%m-%d %H:%M:%S.%f")
-            hours, rounded_hours, rounded = figures_of[secs]
-            # What it bills: an explicit billable part as given, as tracking/views.py has it.
-            billed_seconds = rounded if explicit is None else explicit
-            currency = project[5]
-            places, divisor = places_of[currency], divisor_of[currency]
-            created_text = iso(created)
-            yield (
-                hex_id(id_),
-                day,
-                *users[user_id],
-                *project[:5],
-                *tasks[task_id],
-                notes,
-                hours,
-                rounded_hours,
-                hhmm(started),
-                hhmm(ended),
-                flags[running],
-                flags[billable],
-                rate_text[rate],
-                money_text((2 * rate * billed_seconds + divisor) // (2 * divisor), places)
-                if billable and rate is not None
-                else None,
-                rate_text[cost_rate],
-                money_text((2 * cost_rate * rounded + divisor) // (2 * divisor), places)
-                if cost_rate is not None
-                else None,
-                currency,
-                source,
-                status,
-                flags[billed or status == "approved"],
-                flags[billed],
-                ref_type,
-                ref_id,
-                meta,
-                created_text,
-                created_text if updated == created else iso(updated),
-            )
+        # Core, not the ORM's result machinery: plain rows.
+        yield from read.connection().execute(stmt.execution_options(yield_per=BATCH))
 
-    columns, kinds = zip(*ENTRY_COLUMNS, strict=True)
-    return Table("time entries", columns, kinds, rows)
+    return rows
+
+
+def _line_reader(stmt: Select[Any]) -> Callable[[Session], Iterator[str]]:
+    def lines(read: Session) -> Iterator[str]:
+        for (line,) in read.connection().execute(stmt.execution_options(yield_per=BATCH)):
+            yield line
+
+    return lines
 
 
 # --- expenses ---------------------------------------------------------------------------------
@@ -616,114 +511,66 @@ def expense_table(session: Session, actor: Actor, filters: ExpenseFilters) -> Ta
         expenses.visible_expenses(actor), filters, actor.account_id
     ).whereclause
     ex = Expense
-    p, c, u, k = aliased(Project), aliased(Client), aliased(User), aliased(ExpenseCategory)
-    currency = func.coalesce(p.currency, c.currency, constant(view.account.currency))
+    figures = Figures.of(session, view.account, view.now)
+    zone = view.account.timezone
     billing = BillingJoin(ex)
-    stmt: Select[Any] = (
-        select(  # type: ignore[assignment]
-            id_text(ex.id),
-            type_coerce(ex.spent_date, String),
-            id_text(ex.user_id),
-            u.first_name,
-            u.last_name,
-            u.email,
-            id_text(c.id),
-            c.name,
-            id_text(p.id),
-            p.name,
-            p.code,
-            id_text(k.id),
-            k.name,
-            ex.units,
-            raw(ex.unit_price),
-            raw(ex.total_cost),
+    users, projects = catalogue_users(actor.account_id), catalogue_projects(view.account)
+    categories = _catalogue(
+        "export_categories",
+        ExpenseCategory.id,
+        [
+            ("expense_category_id", WORD, id_text(ExpenseCategory.id)),
+            ("expense_category_name", TEXT, ExpenseCategory.name),
+        ],
+        select(ExpenseCategory.id).where(ExpenseCategory.account_id == actor.account_id),
+    )
+    currency = projects.c.currency
+    billed = billing.is_billed
+
+    cells = Cells([], [])
+    cells.add([id_text(ex.id), cast(ex.spent_date, String)], [WORD, WORD])
+    cells.add_catalogue(users, ["user_id", "user_name"])
+    cells.add_catalogue(
+        projects, ["client_id", "client_name", "project_id", "project_name", "project_code"]
+    )
+    cells.add_catalogue(categories, ["expense_category_id", "expense_category_name"])
+    cells.add(
+        [
+            cast(ex.units, String),
+            scaled_text(raw(ex.unit_price), UNIT_PRICE_SCALE),
+            money_text(raw(ex.total_cost), currency, figures.currencies, scale=AMOUNT_SCALE),
             currency,
             ex.notes,
-            ex.billable,
+            flag_text(ex.billable),
             ex.source,
             ex.approval_status,
-            billing.is_billed,
+            flag_text(billed | (ex.approval_status == "approved")),
+            flag_text(billed),
             ex.receipt_file_name,
             ex.receipt_content_type,
-            json_text(ex.meta),
-            utc_text(ex.created_at),
-            utc_text(billing.changed_at),
-        )
-        .select_from(ex)
+            func.nullif(json_text(ex.meta), "null"),
+            local_time(ex.created_at, zone, "iso"),
+            billing.changed_at(lambda at: local_time(at, zone, "iso")),
+        ],
+        [kind for _, kind in EXPENSE_COLUMNS[11:]],
+    )
+    base = (
+        select(ex.id)
+        .join(users, users.c.key == ex.user_id)
+        .join(projects, projects.c.key == ex.project_id)
+        .join(categories, categories.c.key == ex.expense_category_id)
         .outerjoin(billing.mark, billing.joined)
-        .join(u, u.id == ex.user_id)
-        .join(p, p.id == ex.project_id)
-        .outerjoin(c, c.id == p.client_id)
-        .join(k, k.id == ex.expense_category_id)
         .where(where if where is not None else ex.account_id == actor.account_id)
         .order_by(ex.spent_date, ex.id)
     )
-    clock = Clock(view.zone)
-
-    def rows(read: Session) -> Iterator[Row]:
-        result = read.execute(stmt.execution_options(yield_per=BATCH))
-        for r in result:
-            (
-                id_,
-                day,
-                user_id,
-                first,
-                last,
-                email,
-                client_id,
-                client_name,
-                project_id,
-                project_name,
-                code,
-                category_id,
-                category,
-                units,
-                price,
-                total,
-                cur,
-                notes,
-                billable,
-                source,
-                status,
-                billed,
-                receipt,
-                receipt_type,
-                meta,
-                created,
-                updated,
-            ) = r
-            places = minor_units(cur)
-            yield (
-                id_,
-                day.isoformat() if isinstance(day, date) else day,
-                user_id,
-                _name(first, last, email),
-                client_id if client_name is not None else None,
-                client_name,
-                project_id,
-                project_name,
-                code,
-                category_id,
-                category,
-                None if units is None else str(units),
-                scaled(price, UNIT_PRICE_SCALE),
-                scaled(total, AMOUNT_SCALE, places),
-                cur,
-                notes,
-                flag(billable),
-                source,
-                status,
-                flag(billed or status == "approved"),
-                flag(billed),
-                receipt,
-                receipt_type,
-                None if meta in (None, "null") else meta,
-                clock.iso(created),
-                clock.iso(updated),
-            )
-
     names, kinds = zip(*EXPENSE_COLUMNS, strict=True)
-    return Table("expenses", names, kinds, rows)
+    return Table(
+        "expenses",
+        names,
+        kinds,
+        rows=_reader(base.with_only_columns(*cells.values)),
+        lines=_line_reader(base.with_only_columns(joined(*cells.csv))),
+    )
 
 
 # --- reports ----------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ from timeledger.server.accounts.models import Account
 from timeledger.server.accounts.settings import AccountSettings
 from timeledger.server.catalog.models import Client, Project
 from timeledger.server.core.money import AMOUNT_SCALE, UNIT_PRICE_SCALE, minor_units
+from timeledger.server.core.types import UTCDateTime
 from timeledger.server.expenses.models import Expense
 from timeledger.server.outcomes.models import Outcome
 from timeledger.server.reports.models import UserDayTime
@@ -251,13 +252,26 @@ class Figures:
         elapsed: ColumnElement[int] = literal(now_us, BigInteger) - epoch_us(
             TimeEntry.timer_started_at
         )
-        hours = self.settings.auto_stop_after_hours
-        if hours is not None:
-            limit = constant(int(hours * 3600) * MICROS)
+        if self.auto_stop_seconds is not None:
+            limit = constant(self.auto_stop_seconds * MICROS)
             elapsed = case((elapsed > limit, limit), else_=elapsed)
         live = case((elapsed < 0, 0), else_=elapsed) // MICROS
         running = and_(TimeEntry.is_running, TimeEntry.timer_started_at.is_not(None))
         return case((running, TimeEntry.duration_seconds + live), else_=TimeEntry.duration_seconds)
+
+    @property
+    def auto_stop_seconds(self) -> int | None:
+        """The account's auto-stop limit (tracking.views.Viewer.auto_stop)."""
+        hours = self.settings.auto_stop_after_hours
+        return None if hours is None else int(hours * 3600)
+
+    def overdue(self) -> ColumnElement[bool] | None:
+        """Running timers past the account's auto-stop limit, which count as stopped at their
+        start + the limit (tracking.views.Viewer.overdue); None when the account has none."""
+        if self.auto_stop_seconds is None:
+            return None
+        since = self.now - timedelta(seconds=self.auto_stop_seconds)
+        return and_(TimeEntry.is_running, TimeEntry.timer_started_at <= literal(since, UTCDateTime))
 
     def rounded(self, seconds: ColumnElement[int]) -> ColumnElement[int]:
         """tracking.timing.round_seconds, in SQL."""

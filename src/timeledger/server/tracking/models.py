@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -41,6 +42,8 @@ from timeledger.server.core.models import AccountScoped
 from timeledger.server.core.money import AMOUNT_SCALE
 from timeledger.server.core.types import Fixed, JSONType, UTCDateTime
 from timeledger.server.db import Base
+
+T = TypeVar("T")
 
 
 class BillingMark(Base):
@@ -168,11 +171,26 @@ class BillingJoin:
     (exports): the query outer-joins `mark` on `joined`."""
 
     def __init__(self, model: type[Approvable]) -> None:
+        self.model = model
         self.mark = mark = aliased(BillingMark)
         self.joined = mark.item_id == model.id
         self.is_billed = and_(mark.item_id.is_not(None), mark.bills)
-        billed = case((mark.billed_at > model.updated_at, mark.billed_at), else_=model.updated_at)
-        self.changed_at = case((mark.released_at > billed, mark.released_at), else_=billed)
+
+    def changed_at(self, render: Callable[[Any], ColumnElement[T]]) -> ColumnElement[T]:
+        """render(changed_at): the latest of the row's update, billing and release, with
+        `render` applied to the chosen column itself, so a render that repeats its argument
+        many times (export text of local times) repeats a column, not this choice."""
+        mark, updated = self.mark, self.model.updated_at
+        billed_later = mark.billed_at > updated
+        released_last = case(
+            (billed_later, mark.released_at > mark.billed_at),
+            else_=mark.released_at > updated,
+        )
+        return case(
+            (released_last, render(mark.released_at)),
+            (billed_later, render(mark.billed_at)),
+            else_=render(updated),
+        )
 
 
 # Columns derived from the others (reports/derived.py): not part of an entry's events.

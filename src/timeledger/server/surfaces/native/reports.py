@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import ConfigDict, Field
 
 from timeledger.server.core.crud import Page
-from timeledger.server.reports import export
+from timeledger.server.reports import export, sql_text
 from timeledger.server.reports import search as searching
 from timeledger.server.reports import service as reports
 from timeledger.server.reports.budget import Status as BudgetStatus
@@ -364,7 +364,7 @@ def _expense_fetch(by: str) -> Callable[..., Page[reports.ExpenseRow]]:
     return fetch
 
 
-N, T = export.NUMBER, export.TEXT
+N, T = sql_text.NUMBER, sql_text.TEXT
 
 
 def _cols(model: type[Wire]) -> list[tuple[str, str, Callable[[Any], Any]]]:
@@ -373,7 +373,7 @@ def _cols(model: type[Wire]) -> list[tuple[str, str, Callable[[Any], Any]]]:
     columns = []
     for field_name, info in model.model_fields.items():
         if info.annotation is bool:
-            kind = export.BOOL
+            kind = sql_text.BOOL
         elif "Decimal" in str(info.annotation) or info.annotation in (int, int | None):
             kind = N
         else:
@@ -387,7 +387,7 @@ def _cell(field_name: str, kind: str) -> Callable[[Any], Any]:
         value = getattr(row, field_name)
         if kind == N:
             return export.number(value)
-        return export.flag(value) if kind == export.BOOL else export.text(value)
+        return export.flag(value) if kind == sql_text.BOOL else export.text(value)
 
     return read
 
