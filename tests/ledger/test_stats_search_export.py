@@ -17,7 +17,6 @@ from xml.etree import ElementTree
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import update
 
 from callkit import V2, assert_error, get, ok, post
 from timeledger.server.models import TimeEntry
@@ -213,8 +212,7 @@ def test_export_time_entries_in_every_format(api, book, db):
     )
     short = post(api, "time_entries", **book.entry(spent_date="2026-07-02", hours="0.1234"))
     with db.transaction(write=True) as session:  # half an hour billed, as AlgaPSA may record
-        stmt = update(TimeEntry).where(TimeEntry.id == uuid.UUID(short["id"]))
-        session.execute(stmt.values(billable_seconds=1800))
+        session.get(TimeEntry, uuid.UUID(short["id"])).billable_seconds = 1800
     post(
         api,
         "time_entries",

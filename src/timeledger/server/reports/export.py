@@ -353,7 +353,7 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
     """Plan an export of the entries the list would show for these filters, oldest first.
     Every cell is the list's figure, as text made by the database (sql_text): live time for
     running timers (stopped at their auto-stop when past it), the account's rounding,
-    amounts half-up per entry (sql.Figures.amount, the reports' formula)."""
+    amounts half-up per entry: the figures the reports sum."""
     view = tracking.viewer(session, actor)
     where = tracking.apply_filters(tracking.visible_entries(actor), filters, view).whereclause
     te = TimeEntry
@@ -370,18 +370,17 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
 
     overdue = figures.overdue()
     running = te.is_running.expression if overdue is None else te.is_running & ~overdue
-    live, rounded = figures.seconds(), figures.rounded
-    currency = projects.c.currency
+    # A finished entry's figures are those reports/derived.py keeps on every write (which
+    # the reports sum); a running timer's are worked out the same way for its live time.
+    live = figures.seconds()
+    live_rounded = figures.rounded(live)
 
-    def of_seconds(cell: Callable[[Any], Any]) -> Any:
-        """cell(the entry's seconds): a finished entry's stored seconds are written plainly,
-        as the live time of a running one is a long expression that each use repeats."""
-        return case((te.is_running, cell(live)), else_=cell(te.duration_seconds))
+    def kept_or_live(kept: Any, live_value: Any) -> Any:
+        return case((te.is_running, live_value), else_=kept)
 
-    def amount(rate: Any, billed_seconds: Any) -> Any:
-        return money_text(
-            figures.amount(rate, billed_seconds, currency), currency, figures.currencies
-        )
+    def money(kept: Any, rate: Any, billed_seconds: Any) -> Any:
+        minor = kept_or_live(kept, figures.amount(rate, billed_seconds, te.currency))
+        return money_text(minor, te.currency, figures.currencies)
 
     ended: Any = local_time(te.ended_at, zone, "hhmm")
     if overdue is not None and figures.auto_stop_seconds is not None:  # stopped at the limit
@@ -399,8 +398,8 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
     cells.add(
         [
             te.notes,
-            of_seconds(lambda seconds: fixed_text(Figures.hours(seconds), 4)),
-            of_seconds(lambda seconds: fixed_text(Figures.hours(rounded(seconds)), 4)),
+            fixed_text(Figures.hours(kept_or_live(te.duration_seconds, live)), 4),
+            fixed_text(Figures.hours(kept_or_live(te.rounded_seconds, live_rounded)), 4),
             local_time(te.started_at, zone, "hhmm"),
             case((running, null()), else_=ended),
             flag_text(running),
@@ -409,10 +408,10 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
             case(
                 (
                     te.billable & te.billable_rate.is_not(None),
-                    of_seconds(
-                        lambda seconds: amount(
-                            te.billable_rate, func.coalesce(te.billable_seconds, rounded(seconds))
-                        )
+                    money(
+                        te.billable_minor,
+                        te.billable_rate,
+                        func.coalesce(te.billable_seconds, live_rounded),
                     ),
                 )
             ),
@@ -420,10 +419,10 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
             case(
                 (
                     te.cost_rate.is_not(None),
-                    of_seconds(lambda seconds: amount(te.cost_rate, rounded(seconds))),
+                    money(te.cost_minor, te.cost_rate, live_rounded),
                 )
             ),
-            currency,
+            te.currency,
             te.source,
             te.approval_status,
             flag_text(billed | (te.approval_status == "approved")),

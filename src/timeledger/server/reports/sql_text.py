@@ -8,7 +8,7 @@ Values are never floats: decimals are built from scaled integers with integer ar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
 from typing import Any
@@ -205,47 +205,49 @@ class local_time(_Text):  # noqa: N801
         self.zone, self.form = zone, form
 
 
-def _offset_tree(x: str, zone: str, leaf: Any, instant_sql: Any) -> str:
+def _by_offset(
+    x: str, zone: str, at: Callable[[datetime], str], leaf: Callable[[int, str], str]
+) -> str:
+    """leaf(offset seconds, offset text) for the offset of `x`, an instant compared with the
+    literals at() writes: a binary search as nested CASEs, whose leaves are whole
+    expressions with their offset written in, so each row walks one path and evaluates one
+    leaf."""
     first, changes = zone_offsets(zone, datetime.now(UTC).year + _YEARS_AHEAD)
 
     def build(low: int, high: int, before: timedelta) -> str:
         if low == high:
-            return str(leaf(before))
+            return leaf(int(before.total_seconds()), _offset_text(before))
         middle = (low + high) // 2
-        at, after = changes[middle]
+        changed_at, after = changes[middle]
         return (
-            f"CASE WHEN {x} < {instant_sql(at)} THEN {build(low, middle, before)} "
+            f"CASE WHEN {x} < {at(changed_at)} THEN {build(low, middle, before)} "
             f"ELSE {build(middle + 1, high, after)} END"
         )
 
-    return build(0, len(changes), first)
-
-
-def _seconds(offset: timedelta) -> int:
-    return int(offset.total_seconds())
-
-
-def _quoted(offset: timedelta) -> str:
-    return f"'{_offset_text(offset)}'"
+    return f"({build(0, len(changes), first)})"
 
 
 @compiles(local_time, "sqlite")
 def _local_time_sqlite(element: local_time, compiler: SQLCompiler, **kw: Any) -> str:
     # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC), which compares as text.
     x = element.arg(compiler, **kw)
+    whole = f"substr({x}, 1, 19)"  # strftime would round a fraction to milliseconds
+    fraction = (  # as stored (6 digits) but none when zero; other stored forms padded
+        f"(CASE WHEN substr({x}, 20) = '.000000' THEN '' WHEN length({x}) = 26 "
+        f"THEN substr({x}, 20) WHEN substr({x}, 21) GLOB '*[1-9]*' "
+        f"THEN substr({x} || '00000', 20, 7) ELSE '' END)"
+    )
 
     def at(instant: datetime) -> str:
         return f"'{instant.strftime('%Y-%m-%d %H:%M:%S')}'"
 
-    shift = f"(({_offset_tree(x, element.zone, _seconds, at)}) || ' seconds')"
-    whole = f"substr({x}, 1, 19)"  # strftime would round a fraction to milliseconds
-    if element.form == "hhmm":
-        return f"strftime('%H:%M', {whole}, {shift})"
-    fraction = (
-        f"(CASE WHEN substr({x}, 21) GLOB '*[1-9]*' THEN substr({x} || '00000', 20, 7) ELSE '' END)"
-    )
-    offset = _offset_tree(x, element.zone, _quoted, at)
-    return f"(strftime('%Y-%m-%dT%H:%M:%S', {whole}, {shift}) || {fraction} || ({offset}))"
+    def leaf(seconds: int, offset: str) -> str:
+        shift = f", '{seconds:+d} seconds'" if seconds else ""
+        if element.form == "hhmm":
+            return f"strftime('%H:%M', {whole}{shift})"
+        return f"strftime('%Y-%m-%dT%H:%M:%S', {whole}{shift}) || {fraction} || '{offset}'"
+
+    return _by_offset(x, element.zone, at, leaf)
 
 
 @compiles(local_time, "postgresql")
@@ -255,13 +257,14 @@ def _local_time_postgresql(element: local_time, compiler: SQLCompiler, **kw: Any
     def at(instant: datetime) -> str:
         return f"TIMESTAMPTZ '{instant.strftime('%Y-%m-%d %H:%M:%S')}+00'"
 
-    seconds = _offset_tree(x, element.zone, _seconds, at)
-    local = f"(({x} AT TIME ZONE 'UTC') + make_interval(secs => {seconds}))"
-    if element.form == "hhmm":
-        return f"to_char({local}, 'HH24:MI')"
-    offset = _offset_tree(x, element.zone, _quoted, at)
-    text = f"replace(to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '.000000', '')"
-    return f"({text} || ({offset}))"
+    def leaf(seconds: int, offset: str) -> str:
+        local = f"(({x} AT TIME ZONE 'UTC') + INTERVAL '{seconds} seconds')"
+        if element.form == "hhmm":
+            return f"to_char({local}, 'HH24:MI')"
+        text = f"replace(to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '.000000', '')"
+        return f"{text} || '{offset}'"
+
+    return _by_offset(x, element.zone, at, leaf)
 
 
 # --- CSV --------------------------------------------------------------------------------------
