@@ -18,13 +18,15 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import xlsxwriter  # type: ignore[import-untyped]
-from sqlalchemy import ColumnElement, Select, String, case, cast, func, null, select
+from sqlalchemy import Column as SqlColumn
+from sqlalchemy import ColumnElement, MetaData, Select, String, case, cast, func, null, select
+from sqlalchemy import Table as SqlTable
 from sqlalchemy.orm import Session, aliased
 
 from timeledger.server.accounts.models import User
@@ -274,37 +276,49 @@ ENTRY_COLUMNS = (
 )
 
 
+Cellspec = tuple[str, str, Any]  # a column's name, kind, and SQL text of its cell
+
+
 @dataclass(frozen=True)
-class Cells:
-    """Export columns as SQL text: `values` one per column, and `csv` the same columns as CSV
-    pieces to join with commas, where a catalogue's columns come as one piece made once."""
+class Catalogue:
+    """An account's users, projects, tasks or expense categories as export cells with their
+    CSV piece, made once per export and joined to the rows by key."""
 
-    values: list[Any]
-    csv: list[Any]
+    name: str
+    cells: tuple[Cellspec, ...]
+    stmt: Select[Any]  # key, the cells, the CSV piece ("csv")
 
-    def add(self, values: Sequence[Any], kinds: Sequence[str]) -> None:
-        self.values.extend(values)
-        self.csv.extend(csv_cells(values, kinds))
+    @classmethod
+    def of(cls, name: str, key: Any, cells: Sequence[Cellspec], stmt: Select[Any]) -> Catalogue:
+        values = [value.label(n) for n, _, value in cells]
+        piece = joined(*csv_cells(values, [kind for _, kind, _ in cells])).label("csv")
+        return cls(name, tuple(cells), stmt.with_only_columns(key.label("key"), *values, piece))
 
-    def add_catalogue(self, cte: Any, names: Sequence[str]) -> None:
-        self.values.extend(cte.c[name] for name in names)
-        self.csv.append(cte.c.csv)
-
-
-def _catalogue(
-    name: str, key: Any, cells: Sequence[tuple[str, str, Any]], stmt: Any, *more: Any
-) -> Any:
-    """An account's users, projects, tasks or categories as export cells, made once per
-    export (a CTE the database materializes), with the CSV piece of each row ready to join
-    (and `more` columns outside it)."""
-    kinds = [kind for _, kind, _ in cells]
-    values = [value for _, _, value in cells]
-    columns = [key.label("key"), *(value.label(label) for label, _, value in cells), *more]
-    return (
-        stmt.with_only_columns(*columns, joined(*csv_cells(values, kinds)).label("csv"))
-        .cte(name)
-        .prefix_with("MATERIALIZED")
-    )
+    @contextmanager
+    def relation(self, read: Session) -> Iterator[Any]:
+        """The catalogue as a relation of the read transaction. PostgreSQL hash-joins a
+        materialized CTE. SQLite's planner, knowing nothing of a CTE's size, scanned it once
+        per row (or made it the outer loop): there it is a temporary table looked up by
+        its primary key, dropped afterwards."""
+        if read.get_bind().dialect.name == "postgresql":
+            yield self.stmt.cte(self.name).prefix_with("MATERIALIZED")
+            return
+        columns = ["key", *(n for n, _, _ in self.cells), "csv"]
+        table = SqlTable(
+            self.name,
+            MetaData(),
+            *(SqlColumn(n, String, primary_key=n == "key") for n in columns),
+            prefixes=["TEMPORARY"],
+            sqlite_with_rowid=False,
+        )
+        conn = read.connection()
+        table.drop(conn, checkfirst=True)
+        table.create(conn)
+        try:
+            conn.execute(table.insert().from_select(columns, self.stmt))
+            yield table
+        finally:
+            table.drop(conn)
 
 
 def person_name(user: Any) -> ColumnElement[str]:
@@ -318,8 +332,8 @@ def person_name(user: Any) -> ColumnElement[str]:
     )
 
 
-def catalogue_users(account_id: Any) -> Any:
-    return _catalogue(
+def _users(account_id: Any) -> Catalogue:
+    return Catalogue.of(
         "export_users",
         User.id,
         [("user_id", WORD, id_text(User.id)), ("user_name", TEXT, person_name(User))],
@@ -327,12 +341,9 @@ def catalogue_users(account_id: Any) -> Any:
     )
 
 
-def catalogue_projects(account: Any) -> Any:
-    """With each project's currency (its own, else its client's, else the account's) as a
-    column outside the CSV piece."""
+def _projects(account_id: Any) -> Catalogue:
     c = aliased(Client)
-    currency = func.coalesce(Project.currency, c.currency, constant(account.currency))
-    return _catalogue(
+    return Catalogue.of(
         "export_projects",
         Project.id,
         [
@@ -344,9 +355,84 @@ def catalogue_projects(account: Any) -> Any:
         ],
         select(Project.id)
         .outerjoin(c, c.id == Project.client_id)
-        .where(Project.account_id == account.id),
-        currency.label("currency"),
+        .where(Project.account_id == account_id),
     )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """An exported row: `head` cells, the cells of the row's user, project and `third`
+    catalogue entry (joined on the row's `keys`), then `tail` cells; `base` is the query of
+    the rows (its FROM, WHERE and ORDER BY)."""
+
+    head: Sequence[Cellspec]
+    catalogues: tuple[Catalogue, Catalogue, Catalogue]
+    keys: tuple[Any, Any, Any]
+    tail: Sequence[Cellspec]
+    base: Select[Any]
+
+    def table(self, name: str, expected: Sequence[tuple[str, str]]) -> Table:
+        cells = [*self.head, *(c for cat in self.catalogues for c in cat.cells), *self.tail]
+        assert [(n, kind) for n, kind, _ in cells] == list(expected), "columns out of step"
+
+        def values(columns: Sequence[Cellspec]) -> list[Any]:
+            return [value for _, _, value in columns]
+
+        def csv_line(columns: Sequence[Cellspec]) -> list[Any]:
+            return csv_cells(values(columns), [kind for _, kind, _ in columns])
+
+        def rows(read: Session) -> Iterator[Row]:
+            with self._joined(read) as (users, projects, third):
+                joined_cells = [
+                    rel.c[n]
+                    for rel, cat in zip((users, projects, third), self.catalogues, strict=True)
+                    for n, _, _ in cat.cells
+                ]
+                yield from _stream(
+                    read,
+                    self._select(
+                        users,
+                        projects,
+                        third,
+                        *values(self.head),
+                        *joined_cells,
+                        *values(self.tail),
+                    ),
+                )
+
+        def lines(read: Session) -> Iterator[str]:
+            with self._joined(read) as (users, projects, third):
+                line = joined(
+                    *csv_line(self.head),
+                    users.c.csv,
+                    projects.c.csv,
+                    third.c.csv,
+                    *csv_line(self.tail),
+                )
+                for (text,) in _stream(read, self._select(users, projects, third, line)):
+                    yield text
+
+        columns, kinds = zip(*expected, strict=True)
+        return Table(name, columns, kinds, rows=rows, lines=lines)
+
+    @contextmanager
+    def _joined(self, read: Session) -> Iterator[tuple[Any, Any, Any]]:
+        users, projects, third = self.catalogues
+        with users.relation(read) as u, projects.relation(read) as p, third.relation(read) as t:
+            yield u, p, t
+
+    def _select(self, users: Any, projects: Any, third: Any, *columns: Any) -> Select[Any]:
+        stmt = self.base
+        for relation, key in zip((users, projects, third), self.keys, strict=True):
+            # LEFT: the rows stay the outer loop whatever the planner thinks of sizes.
+            stmt = stmt.outerjoin(relation, relation.c.key == key)
+        return stmt.with_only_columns(*columns)
+
+
+def _stream(read: Session, stmt: Select[Any]) -> Iterator[Any]:
+    """Rows of a query, BATCH at a time (a server-side cursor on PostgreSQL), as plain rows
+    of Core rather than the ORM's result machinery."""
+    yield from read.connection().execute(stmt.execution_options(yield_per=BATCH))
 
 
 def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table:
@@ -360,8 +446,7 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
     figures = Figures.of(session, view.account, view.now)
     zone = view.account.timezone
     billing = BillingJoin(te)
-    users, projects = catalogue_users(actor.account_id), catalogue_projects(view.account)
-    tasks = _catalogue(
+    tasks = Catalogue.of(
         "export_tasks",
         Task.id,
         [("task_id", WORD, id_text(Task.id)), ("task_name", TEXT, Task.name)],
@@ -379,7 +464,7 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
         return case((te.is_running, live_value), else_=kept)
 
     def money(kept: Any, rate: Any, billed_seconds: Any) -> Any:
-        minor = kept_or_live(kept, figures.amount(rate, billed_seconds, te.currency))
+        minor = kept_or_live(kept, figures.amount(rate, billed_seconds, te.currency.expression))
         return money_text(minor, te.currency, figures.currencies)
 
     ended: Any = local_time(te.ended_at, zone, "hhmm")
@@ -388,88 +473,53 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
         ended = case((overdue, local_time(stop_at, zone, "hhmm")), else_=ended)
     billed = billing.is_billed
 
-    cells = Cells([], [])
-    cells.add([id_text(te.id), cast(te.spent_date, String)], [WORD, WORD])
-    cells.add_catalogue(users, ["user_id", "user_name"])
-    cells.add_catalogue(
-        projects, ["client_id", "client_name", "project_id", "project_name", "project_code"]
-    )
-    cells.add_catalogue(tasks, ["task_id", "task_name"])
-    cells.add(
-        [
-            te.notes,
-            fixed_text(Figures.hours(kept_or_live(te.duration_seconds, live)), 4),
-            fixed_text(Figures.hours(kept_or_live(te.rounded_seconds, live_rounded)), 4),
-            local_time(te.started_at, zone, "hhmm"),
-            case((running, null()), else_=ended),
-            flag_text(running),
-            flag_text(te.billable),
-            scaled_text(raw(te.billable_rate), AMOUNT_SCALE),
-            case(
-                (
-                    te.billable & te.billable_rate.is_not(None),
-                    money(
-                        te.billable_minor,
-                        te.billable_rate,
-                        func.coalesce(te.billable_seconds, live_rounded),
-                    ),
-                )
-            ),
-            scaled_text(raw(te.cost_rate), AMOUNT_SCALE),
-            case(
-                (
-                    te.cost_rate.is_not(None),
-                    money(te.cost_minor, te.cost_rate, live_rounded),
-                )
-            ),
-            te.currency,
-            te.source,
-            te.approval_status,
-            flag_text(billed | (te.approval_status == "approved")),
-            flag_text(billed),
-            te.external_ref_type,
-            te.external_ref_id,
-            func.nullif(json_text(te.meta), "null"),
-            local_time(te.created_at, zone, "iso"),
-            billing.changed_at(lambda at: local_time(at, zone, "iso")),
-        ],
-        [kind for _, kind in ENTRY_COLUMNS[11:]],
-    )
-    base = (
-        select(te.id)
-        .join(users, users.c.key == te.user_id)
-        .join(projects, projects.c.key == te.project_id)
-        .join(tasks, tasks.c.key == te.task_id)
+    tail = [
+        te.notes,
+        fixed_text(Figures.hours(kept_or_live(te.duration_seconds, live)), 4),
+        fixed_text(Figures.hours(kept_or_live(te.rounded_seconds, live_rounded)), 4),
+        local_time(te.started_at, zone, "hhmm"),
+        case((running, null()), else_=ended),
+        flag_text(running),
+        flag_text(te.billable),
+        scaled_text(raw(te.billable_rate), AMOUNT_SCALE),
+        case(
+            (
+                te.billable & te.billable_rate.is_not(None),
+                money(
+                    te.billable_minor,
+                    te.billable_rate,
+                    func.coalesce(te.billable_seconds, live_rounded),
+                ),
+            )
+        ),
+        scaled_text(raw(te.cost_rate), AMOUNT_SCALE),
+        case(
+            (
+                te.cost_rate.is_not(None),
+                money(te.cost_minor, te.cost_rate, live_rounded),
+            )
+        ),
+        te.currency,
+        te.source,
+        te.approval_status,
+        flag_text(billed | (te.approval_status == "approved")),
+        flag_text(billed),
+        te.external_ref_type,
+        te.external_ref_id,
+        func.nullif(json_text(te.meta), "null"),
+        local_time(te.created_at, zone, "iso"),
+        billing.changed_at(lambda at: local_time(at, zone, "iso")),
+    ]
+    return Layout(
+        head=[("id", WORD, id_text(te.id)), ("spent_date", WORD, cast(te.spent_date, String))],
+        catalogues=(_users(actor.account_id), _projects(actor.account_id), tasks),
+        keys=(te.user_id, te.project_id, te.task_id),
+        tail=[(n, k, v) for (n, k), v in zip(ENTRY_COLUMNS[11:], tail, strict=True)],
+        base=select(te.id)
         .outerjoin(billing.mark, billing.joined)
         .where(where if where is not None else te.account_id == actor.account_id)
-        .order_by(te.spent_date, te.id)
-    )
-    columns, kinds = zip(*ENTRY_COLUMNS, strict=True)
-    return Table(
-        "time entries",
-        columns,
-        kinds,
-        rows=_reader(base.with_only_columns(*cells.values)),
-        lines=_line_reader(base.with_only_columns(joined(*cells.csv))),
-    )
-
-
-def _reader(stmt: Select[Any]) -> Callable[[Session], Iterator[Row]]:
-    """Rows of a query, BATCH at a time: a server-side cursor on PostgreSQL."""
-
-    def rows(read: Session) -> Iterator[Row]:
-        # Core, not the ORM's result machinery: plain rows.
-        yield from read.connection().execute(stmt.execution_options(yield_per=BATCH))
-
-    return rows
-
-
-def _line_reader(stmt: Select[Any]) -> Callable[[Session], Iterator[str]]:
-    def lines(read: Session) -> Iterator[str]:
-        for (line,) in read.connection().execute(stmt.execution_options(yield_per=BATCH)):
-            yield line
-
-    return lines
+        .order_by(te.spent_date, te.id),
+    ).table("time entries", ENTRY_COLUMNS)
 
 
 # --- expenses ---------------------------------------------------------------------------------
@@ -513,8 +563,7 @@ def expense_table(session: Session, actor: Actor, filters: ExpenseFilters) -> Ta
     figures = Figures.of(session, view.account, view.now)
     zone = view.account.timezone
     billing = BillingJoin(ex)
-    users, projects = catalogue_users(actor.account_id), catalogue_projects(view.account)
-    categories = _catalogue(
+    categories = Catalogue.of(
         "export_categories",
         ExpenseCategory.id,
         [
@@ -523,53 +572,40 @@ def expense_table(session: Session, actor: Actor, filters: ExpenseFilters) -> Ta
         ],
         select(ExpenseCategory.id).where(ExpenseCategory.account_id == actor.account_id),
     )
-    currency = projects.c.currency
+    # The currency of the row's project (its own, else its client's, else the account's):
+    # the one join by key, as the currency decides how the total is written.
+    p, c = aliased(Project), aliased(Client)
+    currency = func.coalesce(p.currency, c.currency, constant(view.account.currency))
     billed = billing.is_billed
-
-    cells = Cells([], [])
-    cells.add([id_text(ex.id), cast(ex.spent_date, String)], [WORD, WORD])
-    cells.add_catalogue(users, ["user_id", "user_name"])
-    cells.add_catalogue(
-        projects, ["client_id", "client_name", "project_id", "project_name", "project_code"]
-    )
-    cells.add_catalogue(categories, ["expense_category_id", "expense_category_name"])
-    cells.add(
-        [
-            cast(ex.units, String),
-            scaled_text(raw(ex.unit_price), UNIT_PRICE_SCALE),
-            money_text(raw(ex.total_cost), currency, figures.currencies, scale=AMOUNT_SCALE),
-            currency,
-            ex.notes,
-            flag_text(ex.billable),
-            ex.source,
-            ex.approval_status,
-            flag_text(billed | (ex.approval_status == "approved")),
-            flag_text(billed),
-            ex.receipt_file_name,
-            ex.receipt_content_type,
-            func.nullif(json_text(ex.meta), "null"),
-            local_time(ex.created_at, zone, "iso"),
-            billing.changed_at(lambda at: local_time(at, zone, "iso")),
-        ],
-        [kind for _, kind in EXPENSE_COLUMNS[11:]],
-    )
-    base = (
-        select(ex.id)
-        .join(users, users.c.key == ex.user_id)
-        .join(projects, projects.c.key == ex.project_id)
-        .join(categories, categories.c.key == ex.expense_category_id)
+    tail = [
+        cast(ex.units, String),
+        scaled_text(raw(ex.unit_price), UNIT_PRICE_SCALE),
+        money_text(raw(ex.total_cost), currency, figures.currencies, scale=AMOUNT_SCALE),
+        currency,
+        ex.notes,
+        flag_text(ex.billable),
+        ex.source,
+        ex.approval_status,
+        flag_text(billed | (ex.approval_status == "approved")),
+        flag_text(billed),
+        ex.receipt_file_name,
+        ex.receipt_content_type,
+        func.nullif(json_text(ex.meta), "null"),
+        local_time(ex.created_at, zone, "iso"),
+        billing.changed_at(lambda at: local_time(at, zone, "iso")),
+    ]
+    return Layout(
+        head=[("id", WORD, id_text(ex.id)), ("spent_date", WORD, cast(ex.spent_date, String))],
+        catalogues=(_users(actor.account_id), _projects(actor.account_id), categories),
+        keys=(ex.user_id, ex.project_id, ex.expense_category_id),
+        tail=[(n, k, v) for (n, k), v in zip(EXPENSE_COLUMNS[11:], tail, strict=True)],
+        base=select(ex.id)
+        .join(p, p.id == ex.project_id)
+        .outerjoin(c, c.id == p.client_id)
         .outerjoin(billing.mark, billing.joined)
         .where(where if where is not None else ex.account_id == actor.account_id)
-        .order_by(ex.spent_date, ex.id)
-    )
-    names, kinds = zip(*EXPENSE_COLUMNS, strict=True)
-    return Table(
-        "expenses",
-        names,
-        kinds,
-        rows=_reader(base.with_only_columns(*cells.values)),
-        lines=_line_reader(base.with_only_columns(joined(*cells.csv))),
-    )
+        .order_by(ex.spent_date, ex.id),
+    ).table("expenses", EXPENSE_COLUMNS)
 
 
 # --- reports ----------------------------------------------------------------------------------
