@@ -18,7 +18,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -290,9 +290,11 @@ class Catalogue:
 
     @classmethod
     def of(cls, name: str, key: Any, cells: Sequence[Cellspec], stmt: Select[Any]) -> Catalogue:
-        values = [value.label(n) for n, _, value in cells]
-        piece = joined(*csv_cells(values, [kind for _, kind, _ in cells])).label("csv")
-        return cls(name, tuple(cells), stmt.with_only_columns(key.label("key"), *values, piece))
+        values = [value for _, _, value in cells]
+        piece = joined(*csv_cells(values, [kind for _, kind, _ in cells]))
+        labelled = [value.label(n) for n, _, value in cells]
+        columns = (key.label("key"), *labelled, piece.label("csv"))
+        return cls(name, tuple(cells), stmt.with_only_columns(*columns))
 
     @contextmanager
     def relation(self, read: Session) -> Iterator[Any]:
@@ -361,13 +363,13 @@ def _projects(account_id: Any) -> Catalogue:
 
 @dataclass(frozen=True)
 class Layout:
-    """An exported row: `head` cells, the cells of the row's user, project and `third`
-    catalogue entry (joined on the row's `keys`), then `tail` cells; `base` is the query of
-    the rows (its FROM, WHERE and ORDER BY)."""
+    """An exported row: `head` cells, the cells of the row's entry in each catalogue
+    (joined on the row's `keys`), then `tail` cells; `base` is the query of the rows (its
+    FROM, WHERE and ORDER BY)."""
 
     head: Sequence[Cellspec]
-    catalogues: tuple[Catalogue, Catalogue, Catalogue]
-    keys: tuple[Any, Any, Any]
+    catalogues: tuple[Catalogue, ...]
+    keys: tuple[Any, ...]
     tail: Sequence[Cellspec]
     base: Select[Any]
 
@@ -378,53 +380,38 @@ class Layout:
         def values(columns: Sequence[Cellspec]) -> list[Any]:
             return [value for _, _, value in columns]
 
-        def csv_line(columns: Sequence[Cellspec]) -> list[Any]:
+        def csv_pieces(columns: Sequence[Cellspec]) -> list[Any]:
             return csv_cells(values(columns), [kind for _, kind, _ in columns])
 
         def rows(read: Session) -> Iterator[Row]:
-            with self._joined(read) as (users, projects, third):
-                joined_cells = [
-                    rel.c[n]
-                    for rel, cat in zip((users, projects, third), self.catalogues, strict=True)
-                    for n, _, _ in cat.cells
+            with self._joined(read) as relations:
+                found = [
+                    relation.c[n]
+                    for relation, catalogue in zip(relations, self.catalogues, strict=True)
+                    for n, _, _ in catalogue.cells
                 ]
-                yield from _stream(
-                    read,
-                    self._select(
-                        users,
-                        projects,
-                        third,
-                        *values(self.head),
-                        *joined_cells,
-                        *values(self.tail),
-                    ),
-                )
+                columns = (*values(self.head), *found, *values(self.tail))
+                yield from _stream(read, self._select(relations, *columns))
 
         def lines(read: Session) -> Iterator[str]:
-            with self._joined(read) as (users, projects, third):
-                line = joined(
-                    *csv_line(self.head),
-                    users.c.csv,
-                    projects.c.csv,
-                    third.c.csv,
-                    *csv_line(self.tail),
-                )
-                for (text,) in _stream(read, self._select(users, projects, third, line)):
+            with self._joined(read) as relations:
+                pieces = (relation.c.csv for relation in relations)
+                line = joined(*csv_pieces(self.head), *pieces, *csv_pieces(self.tail))
+                for (text,) in _stream(read, self._select(relations, line)):
                     yield text
 
         columns, kinds = zip(*expected, strict=True)
         return Table(name, columns, kinds, rows=rows, lines=lines)
 
     @contextmanager
-    def _joined(self, read: Session) -> Iterator[tuple[Any, Any, Any]]:
-        users, projects, third = self.catalogues
-        with users.relation(read) as u, projects.relation(read) as p, third.relation(read) as t:
-            yield u, p, t
+    def _joined(self, read: Session) -> Iterator[list[Any]]:
+        with ExitStack() as stack:
+            yield [stack.enter_context(c.relation(read)) for c in self.catalogues]
 
-    def _select(self, users: Any, projects: Any, third: Any, *columns: Any) -> Select[Any]:
+    def _select(self, relations: Sequence[Any], *columns: Any) -> Select[Any]:
         stmt = self.base
-        for relation, key in zip((users, projects, third), self.keys, strict=True):
-            # LEFT: the rows stay the outer loop whatever the planner thinks of sizes.
+        for relation, key in zip(relations, self.keys, strict=True):
+            # LEFT: the rows stay the outer loop, whatever a planner thinks of the sizes.
             stmt = stmt.outerjoin(relation, relation.c.key == key)
         return stmt.with_only_columns(*columns)
 
