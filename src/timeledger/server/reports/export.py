@@ -100,39 +100,12 @@ def stream(open_session: OpenSession, table: Table, fmt: str) -> Iterator[bytes]
 
 
 def _csv(table: Table, rows: Iterable[Row]) -> Iterator[bytes]:
-    """What csv.writer writes (minimal quoting, CRLF), but joined with str.join: the csv
-    module looks at every character twice, which cost more than the rest of the export.
-    A line is quoted cell by cell only when one of its cells holds a comma, a quote or a
-    line break (then the line has more commas than cells, or the character itself), and
-    then only its text cells are looked at: numbers, flags and words never need quotes."""
-    separators = len(table.columns) - 1
-    nulls: dict[Any, Any] = {None: ""}
-    blank = nulls.get  # blank(cell, cell): None as "", any other cell as itself
-    texts = [i for i, kind in enumerate(table.kinds) if kind in (TEXT, JSON)]
-    lines = [_csv_line(table.columns)]
-    size = 0
-    for row in rows:
-        line = ",".join(map(blank, row, row))
-        if not line or line.count(",") != separators or '"' in line or "\n" in line or "\r" in line:
-            if len(row) == 1:
-                line = _csv_line(row)
-            else:
-                cells = list(map(blank, row, row))
-                for i in texts:
-                    cells[i] = _csv_cell(cells[i])
-                line = ",".join(cells)
-        lines.append(line)
-        size += len(line)
-        if size >= FLUSH_BYTES:
-            lines.append("")
-            yield "\r\n".join(lines).encode()
-            lines, size = [], 0
-    lines.append("")
-    yield "\r\n".join(lines).encode()
+    """What csv.writer writes (minimal quoting, CRLF), of rows made in Python (reports)."""
+    return _csv_lines(table, map(_csv_line, rows))
 
 
 def _csv_lines(table: Table, lines: Iterable[str]) -> Iterator[bytes]:
-    """Lines made by the database, after the header, CRLF-ended, in chunks."""
+    """The header and the lines, CRLF-ended, in chunks."""
     chunk = [_csv_line(table.columns)]
     size = 0
     for line in lines:
@@ -458,7 +431,6 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
     if overdue is not None and figures.auto_stop_seconds is not None:  # stopped at the limit
         stop_at = shifted(te.timer_started_at, figures.auto_stop_seconds)
         ended = case((overdue, local_time(stop_at, zone, "hhmm")), else_=ended)
-    billed = billing.is_billed
 
     tail = [
         te.notes,
@@ -487,26 +459,13 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
             )
         ),
         te.currency,
-        te.source,
-        te.approval_status,
-        flag_text(billed | (te.approval_status == "approved")),
-        flag_text(billed),
+        *_status(te, billing),
         te.external_ref_type,
         te.external_ref_id,
-        func.nullif(json_text(te.meta), "null"),
-        local_time(te.created_at, zone, "iso"),
-        billing.changed_at(lambda at: local_time(at, zone, "iso")),
+        *_closing(te, billing, zone),
     ]
-    return Layout(
-        head=[("id", WORD, id_text(te.id)), ("spent_date", WORD, cast(te.spent_date, String))],
-        catalogues=(_users(actor.account_id), _projects(actor.account_id), tasks),
-        keys=(te.user_id, te.project_id, te.task_id),
-        tail=[(n, k, v) for (n, k), v in zip(ENTRY_COLUMNS[11:], tail, strict=True)],
-        base=select(te.id)
-        .outerjoin(billing.mark, billing.joined)
-        .where(where if where is not None else te.account_id == actor.account_id)
-        .order_by(te.spent_date, te.id),
-    ).table("time entries", ENTRY_COLUMNS)
+    third = (tasks, te.task_id)
+    return _ledger_table("time entries", ENTRY_COLUMNS, te, actor, third, tail, billing, where)
 
 
 # --- expenses ---------------------------------------------------------------------------------
@@ -563,7 +522,6 @@ def expense_table(session: Session, actor: Actor, filters: ExpenseFilters) -> Ta
     # the one join by key, as the currency decides how the total is written.
     p, c = aliased(Project), aliased(Client)
     currency = func.coalesce(p.currency, c.currency, constant(view.account.currency))
-    billed = billing.is_billed
     tail = [
         cast(ex.units, String),
         scaled_text(raw(ex.unit_price), UNIT_PRICE_SCALE),
@@ -571,28 +529,64 @@ def expense_table(session: Session, actor: Actor, filters: ExpenseFilters) -> Ta
         currency,
         ex.notes,
         flag_text(ex.billable),
-        ex.source,
-        ex.approval_status,
-        flag_text(billed | (ex.approval_status == "approved")),
-        flag_text(billed),
+        *_status(ex, billing),
         ex.receipt_file_name,
         ex.receipt_content_type,
-        func.nullif(json_text(ex.meta), "null"),
-        local_time(ex.created_at, zone, "iso"),
+        *_closing(ex, billing, zone),
+    ]
+    third = (categories, ex.expense_category_id)
+    base = select(ex.id).join(p, p.id == ex.project_id).outerjoin(c, c.id == p.client_id)
+    return _ledger_table("expenses", EXPENSE_COLUMNS, ex, actor, third, tail, billing, where, base)
+
+
+def _status(model: Any, billing: BillingJoin) -> list[Any]:
+    """source, approval_status, is_locked, is_billed: as time entries and expenses have them."""
+    billed = billing.is_billed
+    return [
+        model.source,
+        model.approval_status,
+        flag_text(billed | (model.approval_status == "approved")),
+        flag_text(billed),
+    ]
+
+
+def _closing(model: Any, billing: BillingJoin, zone: str) -> list[Any]:
+    """metadata, created_at, updated_at: the last columns of time entries and expenses."""
+    return [
+        func.nullif(json_text(model.meta), "null"),
+        local_time(model.created_at, zone, "iso"),
         billing.changed_at(lambda at: local_time(at, zone, "iso")),
     ]
+
+
+def _ledger_table(
+    name: str,
+    columns: Sequence[tuple[str, str]],
+    model: Any,
+    actor: Actor,
+    third: tuple[Catalogue, Any],
+    tail: Sequence[Any],
+    billing: BillingJoin,
+    where: ColumnElement[bool] | None,
+    base: Select[Any] | None = None,
+) -> Table:
+    """Time entries and expenses: id and date, the row's user, project and `third` catalogue
+    entry (with the row's key to it), then the `tail` cells (made with `billing`, whose
+    marks are joined here); oldest first. `base` adds joins the tail needs."""
+    catalogue, key = third
+    base = (select(model.id) if base is None else base).outerjoin(billing.mark, billing.joined)
     return Layout(
-        head=[("id", WORD, id_text(ex.id)), ("spent_date", WORD, cast(ex.spent_date, String))],
-        catalogues=(_users(actor.account_id), _projects(actor.account_id), categories),
-        keys=(ex.user_id, ex.project_id, ex.expense_category_id),
-        tail=[(n, k, v) for (n, k), v in zip(EXPENSE_COLUMNS[11:], tail, strict=True)],
-        base=select(ex.id)
-        .join(p, p.id == ex.project_id)
-        .outerjoin(c, c.id == p.client_id)
-        .outerjoin(billing.mark, billing.joined)
-        .where(where if where is not None else ex.account_id == actor.account_id)
-        .order_by(ex.spent_date, ex.id),
-    ).table("expenses", EXPENSE_COLUMNS)
+        head=[
+            ("id", WORD, id_text(model.id)),
+            ("spent_date", WORD, cast(model.spent_date, String)),
+        ],
+        catalogues=(_users(actor.account_id), _projects(actor.account_id), catalogue),
+        keys=(model.user_id, model.project_id, key),
+        tail=[(n, k, v) for (n, k), v in zip(columns[11:], tail, strict=True)],
+        base=base.where(
+            where if where is not None else model.account_id == actor.account_id
+        ).order_by(model.spent_date, model.id),
+    ).table(name, columns)
 
 
 # --- reports ----------------------------------------------------------------------------------
