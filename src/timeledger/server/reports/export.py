@@ -289,11 +289,10 @@ class Catalogue:
         conn = read.connection()
         table.drop(conn, checkfirst=True)
         table.create(conn)
-        try:
-            conn.execute(table.insert().from_select(columns, self.stmt))
-            yield table
-        finally:
-            table.drop(conn)
+        conn.execute(table.insert().from_select(columns, self.stmt))
+        yield table
+        # Not on failure: the read transaction's rollback takes the table with it.
+        table.drop(conn)
 
 
 def person_name(user: Any) -> ColumnElement[str]:

@@ -242,10 +242,15 @@ def _local_time_sqlite(element: local_time, compiler: SQLCompiler, **kw: Any) ->
         return f"'{instant.strftime('%Y-%m-%d %H:%M:%S')}'"
 
     def leaf(seconds: int, offset: str) -> str:
-        shift = f", '{seconds:+d} seconds'" if seconds else ""
         if element.form == "hhmm":
-            return f"strftime('%H:%M', {whole}{shift})"
-        return f"strftime('%Y-%m-%dT%H:%M:%S', {whole}{shift}) || {fraction} || '{offset}'"
+            if not seconds:  # UTC itself: the stored text, no date arithmetic
+                return f"substr({x}, 12, 5)"
+            return f"strftime('%H:%M', {whole}, '{seconds:+d} seconds')"
+        if not seconds:
+            local = f"substr({x}, 1, 10) || 'T' || substr({x}, 12, 8)"
+        else:
+            local = f"strftime('%Y-%m-%dT%H:%M:%S', {whole}, '{seconds:+d} seconds')"
+        return f"{local} || {fraction} || '{offset}'"
 
     return _by_offset(x, element.zone, at, leaf)
 
