@@ -33,8 +33,9 @@ class _Text(FunctionElement[str]):
     type = String()
     inherit_cache = True
 
-    def arg(self, compiler: SQLCompiler, i: int = 0, **kw: Any) -> str:
-        return str(compiler.process(list(self.clauses)[i], **kw))
+    def arg(self, compiler: SQLCompiler, **kw: Any) -> str:
+        """The SQL of its (first) argument."""
+        return str(compiler.process(next(iter(self.clauses)), **kw))
 
 
 class id_text(_Text):  # noqa: N801 (a SQL function)
@@ -319,6 +320,7 @@ def _joined_sqlite(element: joined, compiler: SQLCompiler, **kw: Any) -> str:
 def _joined_postgresql(element: joined, compiler: SQLCompiler, **kw: Any) -> str:
     parts = [compiler.process(c, **kw) for c in element.clauses]
     # concat, not format('%s,...'): no % for the driver to read as a parameter mark.
+    assert len(parts) <= 50, "PostgreSQL functions take at most 100 arguments"
     comma = ", ',', "
     return f"concat({comma.join(parts)})"
 
