@@ -120,6 +120,7 @@ def test_postgresql_connections_run_without_jit_and_keep_the_urls_options(db):
     [
         ("TIMELEDGER_SQLITE_CACHE_MIB", "sqlite_cache_mib", 32),
         ("TIMELEDGER_HANDLER_THREADS", "handler_threads", 8),
+        ("TIMELEDGER_MAX_CONCURRENCY", "max_concurrency", 64),
     ],
 )
 def test_sizes_of_memory_and_threads_are_whole_numbers_from_one(variable, field, default):

@@ -191,7 +191,7 @@ class Settings:
             sqlite_synchronous=synchronous,
             sqlite_cache_mib=cache_mib,
             default_plan=plan,
-            max_concurrency=_env_int(env, "TIMELEDGER_MAX_CONCURRENCY", 64),
+            max_concurrency=_at_least_one(env, "TIMELEDGER_MAX_CONCURRENCY", 64),
             handler_threads=handler_threads,
             background_interval=_env_int(env, "TIMELEDGER_BACKGROUND_INTERVAL", 30),
             webhooks_in_process=_env_flag(env, "TIMELEDGER_WEBHOOKS_IN_PROCESS", True),
