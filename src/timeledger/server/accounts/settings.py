@@ -4,6 +4,7 @@ account row so a new setting needs no migration."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +31,12 @@ class AccountSettings:
             raw = stored[field.name]
             values[field.name] = Decimal(raw) if "Decimal" in str(field.type) else raw
         return cls(**values)
+
+    @property
+    def auto_stop(self) -> timedelta | None:
+        """How long a timer may run before it counts as stopped (whole seconds); None: ever."""
+        hours = self.auto_stop_after_hours
+        return None if hours is None else timedelta(seconds=int(hours * 3600))
 
     def to_json(self) -> dict[str, Any]:
         return {k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(self).items()}

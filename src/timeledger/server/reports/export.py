@@ -427,8 +427,9 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
         return money_text(minor, te.currency, figures.currencies)
 
     ended: Any = local_time(te.ended_at, zone, "hhmm")
-    if overdue is not None and figures.auto_stop_seconds is not None:  # stopped at the limit
-        stop_at = shifted(te.timer_started_at, figures.auto_stop_seconds)
+    limit = figures.settings.auto_stop
+    if overdue is not None and limit is not None:  # stopped at the limit
+        stop_at = shifted(te.timer_started_at, int(limit.total_seconds()))
         ended = case((overdue, local_time(stop_at, zone, "hhmm")), else_=ended)
 
     tail = [

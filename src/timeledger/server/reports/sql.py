@@ -252,25 +252,19 @@ class Figures:
         elapsed: ColumnElement[int] = literal(now_us, BigInteger) - epoch_us(
             TimeEntry.timer_started_at
         )
-        if self.auto_stop_seconds is not None:
-            limit = constant(self.auto_stop_seconds * MICROS)
+        if self.settings.auto_stop is not None:
+            limit = constant(self.settings.auto_stop // timedelta(microseconds=1))
             elapsed = case((elapsed > limit, limit), else_=elapsed)
         live = case((elapsed < 0, 0), else_=elapsed) // MICROS
         running = and_(TimeEntry.is_running, TimeEntry.timer_started_at.is_not(None))
         return case((running, TimeEntry.duration_seconds + live), else_=TimeEntry.duration_seconds)
 
-    @property
-    def auto_stop_seconds(self) -> int | None:
-        """The account's auto-stop limit (tracking.views.Viewer.auto_stop)."""
-        hours = self.settings.auto_stop_after_hours
-        return None if hours is None else int(hours * 3600)
-
     def overdue(self) -> ColumnElement[bool] | None:
         """Running timers past the account's auto-stop limit, which count as stopped at their
         start + the limit (tracking.views.Viewer.overdue); None when the account has none."""
-        if self.auto_stop_seconds is None:
+        if self.settings.auto_stop is None:
             return None
-        since = self.now - timedelta(seconds=self.auto_stop_seconds)
+        since = self.now - self.settings.auto_stop
         return and_(TimeEntry.is_running, TimeEntry.timer_started_at <= literal(since, UTCDateTime))
 
     def rounded(self, seconds: ColumnElement[int]) -> ColumnElement[int]:

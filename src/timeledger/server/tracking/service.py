@@ -160,7 +160,7 @@ def apply_filters(stmt: Select[TimeEntry], f: EntryFilters, view: Viewer) -> Sel
         )
     if f.is_running is not None:
         running: ColumnElement[bool] = TimeEntry.is_running.expression
-        limit = view.auto_stop
+        limit = view.settings.auto_stop
         if limit is not None:  # timers past the auto-stop limit count as stopped
             running = running & (TimeEntry.timer_started_at > view.now - limit)
         stmt = stmt.where(running if f.is_running else ~running)

@@ -4,7 +4,7 @@ amounts, locks. Computed here once so every surface shows the same numbers."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -96,15 +96,10 @@ class Viewer:
         self.zone = ZoneInfo(account.timezone)
         self.now = now
 
-    @property
-    def auto_stop(self) -> timedelta | None:
-        hours = self.settings.auto_stop_after_hours
-        return None if hours is None else timedelta(seconds=int(hours * 3600))
-
     def overdue(self, entry: TimeEntry) -> Overdue | None:
         """A forgotten timer counts as stopped at start + limit, whether or not the sweeper
         has written that yet, so reads never show it running past the limit."""
-        limit = self.auto_stop
+        limit = self.settings.auto_stop
         if not entry.is_running or limit is None or entry.timer_started_at is None:
             return None
         stop_at = entry.timer_started_at + limit
