@@ -88,35 +88,38 @@ CONTENT_TYPES = {
 
 def stream(open_session: OpenSession, table: Table, fmt: str) -> Iterator[bytes]:
     """The export's bytes, produced while a read transaction of its own is open."""
-    writer = {"csv": _csv, "ndjson": _ndjson, "xlsx": _xlsx}[fmt]
     with open_session() as session:
-        if fmt == "csv" and table.lines is not None:
-            yield from _csv_lines(table, table.lines(session))
+        if fmt == "csv":
+            yield from _chunked(_csv(table, session))
+        elif fmt == "ndjson":
+            yield from _chunked(_ndjson(table, table.rows(session)))
         else:
-            yield from writer(table, table.rows(session))
+            yield from _xlsx(table, table.rows(session))
 
 
 # --- formats ----------------------------------------------------------------------------------
 
 
-def _csv(table: Table, rows: Iterable[Row]) -> Iterator[bytes]:
-    """What csv.writer writes (minimal quoting, CRLF), of rows made in Python (reports)."""
-    return _csv_lines(table, map(_csv_line, rows))
-
-
-def _csv_lines(table: Table, lines: Iterable[str]) -> Iterator[bytes]:
-    """The header and the lines, CRLF-ended, in chunks."""
-    chunk = [_csv_line(table.columns)]
+def _chunked(lines: Iterable[str]) -> Iterator[bytes]:
+    """Lines (each with its line end) as encoded chunks of about FLUSH_BYTES."""
+    chunk: list[str] = []
     size = 0
     for line in lines:
         chunk.append(line)
         size += len(line)
         if size >= FLUSH_BYTES:
-            chunk.append("")
-            yield "\r\n".join(chunk).encode()
+            yield "".join(chunk).encode()
             chunk, size = [], 0
-    chunk.append("")
-    yield "\r\n".join(chunk).encode()
+    yield "".join(chunk).encode()
+
+
+def _csv(table: Table, session: Session) -> Iterator[str]:
+    """What csv.writer writes (minimal quoting, CRLF): the database's own lines when it
+    makes them, else the rows quoted cell by cell."""
+    yield _csv_line(table.columns) + "\r\n"
+    lines = table.lines(session) if table.lines else map(_csv_line, table.rows(session))
+    for line in lines:
+        yield line + "\r\n"
 
 
 def _csv_line(row: Row) -> str:
@@ -136,11 +139,9 @@ def _csv_cell(cell: Cell) -> str:
 _CSV_SPECIAL = re.compile('[,"\r\n]').search
 
 
-def _ndjson(table: Table, rows: Iterable[Row]) -> Iterator[bytes]:
+def _ndjson(table: Table, rows: Iterable[Row]) -> Iterator[str]:
     keys = [json.dumps(name) + ":" for name in table.columns]
     plain = {NUMBER, JSON, BOOL}  # already JSON text
-    lines: list[str] = []
-    size = 0
     dumps = json.dumps
     for row in rows:
         parts = []
@@ -153,13 +154,7 @@ def _ndjson(table: Table, rows: Iterable[Row]) -> Iterator[bytes]:
                 parts.append(key + '"' + value + '"')
             else:
                 parts.append(key + dumps(value, ensure_ascii=False))
-        line = "{" + ",".join(parts) + "}\n"
-        lines.append(line)
-        size += len(line)
-        if size >= FLUSH_BYTES:
-            yield "".join(lines).encode()
-            lines, size = [], 0
-    yield "".join(lines).encode()
+        yield "{" + ",".join(parts) + "}\n"
 
 
 def _xlsx(table: Table, rows: Iterable[Row]) -> Iterator[bytes]:
