@@ -286,20 +286,19 @@ class csv_quoted(_Text):  # noqa: N801
 @compiles(csv_quoted, "sqlite")
 def _csv_quoted_sqlite(element: csv_quoted, compiler: SQLCompiler, **kw: Any) -> str:
     x = element.arg(compiler, **kw)
-    return (
-        f"(CASE WHEN {x} GLOB '*[,\"\r\n]*' THEN '\"' || replace({x}, '\"', '\"\"') || '\"' "
-        f"ELSE {x} END)"
-    )
+    return _quoted_when(x, f"{x} GLOB '*[,\"\r\n]*'")
 
 
 @compiles(csv_quoted, "postgresql")
 def _csv_quoted_postgresql(element: csv_quoted, compiler: SQLCompiler, **kw: Any) -> str:
     x = element.arg(compiler, **kw)
-    return (
-        f"(CASE WHEN strpos({x}, ',') + strpos({x}, '\"') + strpos({x}, chr(10)) "
-        f"+ strpos({x}, chr(13)) > 0 THEN '\"' || replace({x}, '\"', '\"\"') || '\"' "
-        f"ELSE {x} END)"
-    )
+    special = " + ".join(f"strpos({x}, {c})" for c in ("','", "'\"'", "chr(10)", "chr(13)"))
+    return _quoted_when(x, f"{special} > 0")
+
+
+def _quoted_when(x: str, needs: str) -> str:
+    """x in double quotes, its own doubled, where `needs` holds; else x as it is."""
+    return f"(CASE WHEN {needs} THEN '\"' || replace({x}, '\"', '\"\"') || '\"' ELSE {x} END)"
 
 
 class joined(_Text):  # noqa: N801
