@@ -8,7 +8,9 @@ several entries a day over `years` years (1,000,000 entries over 4 years is 200 
 logging ~5 entries a working day); agents (30% of users) log short entries that carry
 `model.cost_usd` in their metadata; outcomes are 0-hour agent entries plus their outcome
 row; expenses include LLM tokens priced per token. Notes come from a small vocabulary, with
-a few rare words so a search has something selective to find.
+a few rare words so a search has something selective to find. Rows go in in the order they
+were created, with the time-ordered ids (core.ids) of their creation, as a real account's
+are written day by day: each day's rows sit together in the tables and their indexes.
 
     python -m bench.generate_ledger sqlite:////tmp/tl.db --time-entries 100000
 """
@@ -31,7 +33,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from bench.generate import Catalogue, Factory, Sizes, generate
-from timeledger.server.core.ids import new_id
+from timeledger.server.core.ids import id_at, new_id
 from timeledger.server.core.types import Fixed, UTCDateTime
 from timeledger.server.models import (
     Account,
@@ -129,14 +131,25 @@ class Work:
             for user in cat.user_ids
         }
 
-    def pick(self) -> tuple[Any, Any, Any, date]:
+    def pick(self) -> tuple[Any, Any, Any]:
         user = self.rng.choice(self.users)
-        return (
-            user,
-            self.rng.choice(self.projects[user]),
-            self.rng.choice(self.tasks),
-            self.rng.choice(self.days),
-        )
+        return user, self.rng.choice(self.projects[user]), self.rng.choice(self.tasks)
+
+    def workdays(self, count: int) -> list[date]:
+        """The days of `count` pieces of work, at random, in the order they happened."""
+        return sorted(self.rng.choices(self.days, k=count))
+
+
+def in_creation_order(rows: Iterable[Row]) -> Iterator[Row]:
+    """Rows given day by day, each day's in the order they were created: the order an
+    account's rows are written in, and so where a real database holds them."""
+    day: list[Row] = []
+    for row in rows:
+        if day and row["spent_date"] != day[0]["spent_date"]:
+            yield from sorted(day, key=lambda r: r["created_at"])
+            day = []
+        day.append(row)
+    yield from sorted(day, key=lambda r: r["created_at"])
 
 
 def _notes(rng: random.Random, n: int) -> str:
@@ -152,9 +165,9 @@ def _stamp(day: date, rng: random.Random) -> datetime:
     )
 
 
-def _entry(f: Factory, work: Work, n: int, seconds: int | None = None) -> tuple[Row, Any]:
+def _entry(f: Factory, work: Work, n: int, day: date, seconds: int | None = None) -> Row:
     rng = f.rng
-    user, project, task, day = work.pick()
+    user, project, task = work.pick()
     agent = user in work.agents
     if seconds is None:  # agents log many short runs; people fewer, longer blocks
         seconds = rng.randint(60, 1_800) if agent else rng.randint(900, 4 * 3_600)
@@ -168,7 +181,7 @@ def _entry(f: Factory, work: Work, n: int, seconds: int | None = None) -> tuple[
     created = started + timedelta(seconds=seconds)
     billable = rng.random() < 0.8
     return {
-        "id": new_id(),
+        "id": id_at(created),
         "account_id": f.account_id,
         "created_at": created,
         "updated_at": created,
@@ -195,13 +208,12 @@ def _entry(f: Factory, work: Work, n: int, seconds: int | None = None) -> tuple[
         "approved_at": None,
         "approved_by_id": None,
         "billed": rng.random() < 0.3,  # not a column: _fill marks these billed
-    }, user
+    }
 
 
 def time_entry_rows(f: Factory, work: Work, count: int) -> Iterator[Row]:
-    for n in range(count):
-        row, _ = _entry(f, work, n)
-        yield row
+    days = work.workdays(count)
+    return in_creation_order(_entry(f, work, n, day) for n, day in enumerate(days))
 
 
 def outcome_rows(
@@ -209,8 +221,8 @@ def outcome_rows(
 ) -> Iterator[tuple[Row, Row]]:
     """(time entry of 0 hours with the SDK's flat metadata, its outcome row)."""
     rng = f.rng
-    for n in range(count):
-        entry, _ = _entry(f, work, n, 0)
+    days = work.workdays(count)
+    for entry in in_creation_order(_entry(f, work, n, day, 0) for n, day in enumerate(days)):
         entry["user_id"] = user = rng.choice(agents) if agents else entry["user_id"]
         entry["project_id"] = rng.choice(work.projects[user])
         price = Decimal(rng.randint(10, 2_000)).scaleb(-2)
@@ -268,53 +280,57 @@ def category_rows(f: Factory) -> list[Row]:
 
 
 def expense_rows(f: Factory, work: Work, count: int, categories: list[Row]) -> Iterator[Row]:
+    return in_creation_order(_expense(f, work, day, categories) for day in work.workdays(count))
+
+
+def _expense(f: Factory, work: Work, day: date, categories: list[Row]) -> Row:
     rng = f.rng
-    for _ in range(count):
-        user, project, _task, day = work.pick()
-        category = rng.choice(categories)
-        price = category["unit_price"]
-        units = None
-        if price is None:
-            total = Decimal(rng.randint(100, 50_000)).scaleb(-2)
-        else:
-            units = rng.randint(1, 200) if price > 0.01 else rng.randint(1_000, 5_000_000)
-            total = (price * units).quantize(Decimal("0.01"))
-        created = _stamp(day, rng)
-        yield {
-            "id": new_id(),
-            "account_id": f.account_id,
-            "created_at": created,
-            "updated_at": created,
-            "user_id": user,
-            "project_id": project,
-            "expense_category_id": category["id"],
-            "spent_date": day,
-            "units": units,
-            "unit_price": price if units is not None else None,
-            "total_cost": total,
-            "notes": None,
-            "billable": rng.random() < 0.7,
-            "source": "agent" if user in work.agents else "api",
-            "metadata": None,
-            "receipt_key": None,
-            "receipt_file_name": None,
-            "receipt_content_type": None,
-            "receipt_size": None,
-            "approval_status": "unsubmitted",
-            "rejection_reason": None,
-            "submitted_at": None,
-            "approved_at": None,
-            "approved_by_id": None,
-        }
+    user, project, _task = work.pick()
+    category = rng.choice(categories)
+    price = category["unit_price"]
+    units = None
+    if price is None:
+        total = Decimal(rng.randint(100, 50_000)).scaleb(-2)
+    else:
+        units = rng.randint(1, 200) if price > 0.01 else rng.randint(1_000, 5_000_000)
+        total = (price * units).quantize(Decimal("0.01"))
+    created = _stamp(day, rng)
+    return {
+        "id": id_at(created),
+        "account_id": f.account_id,
+        "created_at": created,
+        "updated_at": created,
+        "user_id": user,
+        "project_id": project,
+        "expense_category_id": category["id"],
+        "spent_date": day,
+        "units": units,
+        "unit_price": price if units is not None else None,
+        "total_cost": total,
+        "notes": None,
+        "billable": rng.random() < 0.7,
+        "source": "agent" if user in work.agents else "api",
+        "metadata": None,
+        "receipt_key": None,
+        "receipt_file_name": None,
+        "receipt_content_type": None,
+        "receipt_size": None,
+        "approval_status": "unsubmitted",
+        "rejection_reason": None,
+        "submitted_at": None,
+        "approved_at": None,
+        "approved_by_id": None,
+    }
 
 
 def running_rows(f: Factory, work: Work, count: int) -> Iterator[Row]:
     """A few timers running now (one per user at most, as the database insists)."""
     now = datetime.now(UTC)
     for n, user in enumerate(f.rng.sample(work.users, min(count, len(work.users)))):
-        row, _ = _entry(f, work, n, 0)
         started = now - timedelta(minutes=f.rng.randint(5, 300))
+        row = _entry(f, work, n, started.date(), 0)
         row.update(
+            id=id_at(started),
             user_id=user,
             project_id=f.rng.choice(work.projects[user]),
             spent_date=started.date(),

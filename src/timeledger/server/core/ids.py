@@ -6,7 +6,9 @@ import os
 import threading
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _lock = threading.Lock()
 _last_ms = 0
 _counter = 0
@@ -28,6 +30,18 @@ def new_id() -> uuid.UUID:
             _last_ms = ms
             _counter = int.from_bytes(os.urandom(2)) & 0x3FF  # leave room to count up
         counter = _counter
+    return _v7(ms, counter)
+
+
+def id_at(instant: datetime) -> uuid.UUID:
+    """The UUIDv7 of a row made at `instant` (an aware datetime): history written after the
+    fact, such as a generated ledger, gets the ids its rows would have had. Ids of the same
+    millisecond are ordered at random."""
+    ms = (instant - _EPOCH) // timedelta(milliseconds=1)
+    return _v7(ms, int.from_bytes(os.urandom(2)) & 0xFFF)
+
+
+def _v7(ms: int, counter: int) -> uuid.UUID:
     rand = int.from_bytes(os.urandom(8)) & ((1 << 62) - 1)
     value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand
     return uuid.UUID(int=value)
