@@ -17,7 +17,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,7 +25,18 @@ from typing import Any
 
 import xlsxwriter  # type: ignore[import-untyped]
 from sqlalchemy import Column as SqlColumn
-from sqlalchemy import ColumnElement, MetaData, Select, String, case, cast, func, null, select
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    MetaData,
+    Select,
+    String,
+    case,
+    cast,
+    func,
+    null,
+    select,
+)
 from sqlalchemy import Table as SqlTable
 from sqlalchemy.orm import Session, aliased
 
@@ -59,6 +70,7 @@ from timeledger.server.tracking.schemas import EntryFilters
 
 BATCH = 2_000
 FLUSH_BYTES = 256 * 1024
+CRLF = "\r\n"  # csv.writer's line end
 XLSX_MAX_ROWS = 1_048_576  # per sheet, the header included
 
 Cell = str | None  # booleans as "true"/"false", numbers and JSON as their text
@@ -75,8 +87,8 @@ class Table:
     columns: tuple[str, ...]
     kinds: tuple[str, ...]
     rows: Callable[[Session], Iterable[Row]]
-    # The CSV lines (no line ends), when the database makes them itself.
-    lines: Callable[[Session], Iterable[str]] | None = None
+    # The CSV text after the header, many lines at a time, when the database makes it.
+    csv: Callable[[Session], Iterable[str]] | None = None
 
 
 CONTENT_TYPES = {
@@ -86,7 +98,7 @@ CONTENT_TYPES = {
 }
 
 
-def stream(open_session: OpenSession, table: Table, fmt: str) -> Iterator[bytes]:
+def stream(open_session: OpenSession, table: Table, fmt: str) -> Generator[bytes, None, None]:
     """The export's bytes, produced while a read transaction of its own is open."""
     with open_session() as session:
         if fmt == "csv":
@@ -100,13 +112,13 @@ def stream(open_session: OpenSession, table: Table, fmt: str) -> Iterator[bytes]
 # --- formats ----------------------------------------------------------------------------------
 
 
-def _chunked(lines: Iterable[str]) -> Iterator[bytes]:
-    """Lines (each with its line end) as encoded chunks of about FLUSH_BYTES."""
+def _chunked(pieces: Iterable[str]) -> Iterator[bytes]:
+    """Text (lines with their ends) as encoded chunks of about FLUSH_BYTES or more."""
     chunk: list[str] = []
     size = 0
-    for line in lines:
-        chunk.append(line)
-        size += len(line)
+    for piece in pieces:
+        chunk.append(piece)
+        size += len(piece)
         if size >= FLUSH_BYTES:
             yield "".join(chunk).encode()
             chunk, size = [], 0
@@ -114,12 +126,14 @@ def _chunked(lines: Iterable[str]) -> Iterator[bytes]:
 
 
 def _csv(table: Table, session: Session) -> Iterator[str]:
-    """What csv.writer writes (minimal quoting, CRLF): the database's own lines when it
-    makes them, else the rows quoted cell by cell."""
-    yield _csv_line(table.columns) + "\r\n"
-    lines = table.lines(session) if table.lines else map(_csv_line, table.rows(session))
-    for line in lines:
-        yield line + "\r\n"
+    """What csv.writer writes (minimal quoting, CRLF): the database's own text when it
+    makes it, else the rows quoted cell by cell."""
+    yield _csv_line(table.columns) + CRLF
+    if table.csv:
+        yield from table.csv(session)
+    else:
+        for row in table.rows(session):
+            yield _csv_line(row) + CRLF
 
 
 def _csv_line(row: Row) -> str:
@@ -360,15 +374,16 @@ class Layout:
                 columns = (*values(self.head), *found, *values(self.tail))
                 yield from _stream(read, self._select(relations, *columns))
 
-        def lines(read: Session) -> Iterator[str]:
+        def csv(read: Session) -> Iterator[str]:
             with self._joined(read) as relations:
                 pieces = (relation.c.csv for relation in relations)
-                line = joined(*csv_pieces(self.head), *pieces, *csv_pieces(self.tail))
-                for (text,) in _stream(read, self._select(relations, line)):
-                    yield text
+                cells = (*csv_pieces(self.head), *pieces, *csv_pieces(self.tail))
+                stmt = self._select(relations, joined(*cells, end=CRLF))
+                for lines in _stream(read, stmt).scalars().partitions():
+                    yield "".join(lines)
 
         columns, kinds = zip(*expected, strict=True)
-        return Table(name, columns, kinds, rows=rows, lines=lines)
+        return Table(name, columns, kinds, rows=rows, csv=csv)
 
     @contextmanager
     def _joined(self, read: Session) -> Iterator[list[Any]]:
@@ -383,10 +398,10 @@ class Layout:
         return stmt.with_only_columns(*columns)
 
 
-def _stream(read: Session, stmt: Select[Any]) -> Iterator[Any]:
+def _stream(read: Session, stmt: Select[Any]) -> CursorResult[Any]:
     """Rows of a query, BATCH at a time (a server-side cursor on PostgreSQL), as plain rows
     of Core rather than the ORM's result machinery."""
-    yield from read.connection().execute(stmt.execution_options(yield_per=BATCH))
+    return read.connection().execute(stmt.execution_options(yield_per=BATCH))
 
 
 def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table:

@@ -302,26 +302,32 @@ def _quoted_when(x: str, needs: str) -> str:
 
 
 class joined(_Text):  # noqa: N801
-    """Pieces of text joined by commas, NULL as empty: one CSV line (or part of one) from
-    cells that are already CSV text, built in one call (a chain of || would copy the
-    growing line once per cell)."""
+    """Pieces of text joined by commas, NULL as empty, then `end`: one CSV line (or part of
+    one) from cells that are already CSV text, built in one call (a chain of || would copy
+    the growing line once per cell)."""
 
-    inherit_cache = True
+    inherit_cache = False  # the end is part of the SQL
+
+    def __init__(self, *pieces: Any, end: str = "") -> None:
+        super().__init__(*pieces)
+        assert not set(end) & set("'%?\\"), "written into the SQL as it is"
+        self.end = end
 
 
 @compiles(joined, "sqlite")
 def _joined_sqlite(element: joined, compiler: SQLCompiler, **kw: Any) -> str:
     parts = [compiler.process(c, **kw) for c in element.clauses]
-    return f"printf('{','.join(['%s'] * len(parts))}', {', '.join(parts)})"
+    return f"printf('{','.join(['%s'] * len(parts))}{element.end}', {', '.join(parts)})"
 
 
 @compiles(joined, "postgresql")
 def _joined_postgresql(element: joined, compiler: SQLCompiler, **kw: Any) -> str:
     parts = [compiler.process(c, **kw) for c in element.clauses]
     # concat, not format('%s,...'): no % for the driver to read as a parameter mark.
-    assert len(parts) <= 50, "PostgreSQL functions take at most 100 arguments"
+    assert len(parts) <= 49, "PostgreSQL functions take at most 100 arguments"
     comma = ", ',', "
-    return f"concat({comma.join(parts)})"
+    end = f", '{element.end}'" if element.end else ""
+    return f"concat({comma.join(parts)}{end})"
 
 
 def csv_cells(cells: Sequence[Any], kinds: Sequence[str]) -> list[Any]:
