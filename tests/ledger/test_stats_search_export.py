@@ -6,14 +6,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 import uuid
 import zipfile
 from collections import defaultdict
+from collections.abc import Iterator
 from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from xml.etree import ElementTree
 
+import anyio
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -23,6 +26,7 @@ from callkit import V2, assert_error, get, ok, post
 from timeledger.server.models import TimeEntry
 from timeledger.server.reports import export, sql_text
 from timeledger.server.reports.export import ENTRY_COLUMNS, EXPENSE_COLUMNS
+from timeledger.server.surfaces.native import exporting
 
 YEAR = {"from": "2026-01-01", "to": "2026-12-31"}
 
@@ -338,6 +342,54 @@ def test_csv_is_what_csv_writer_writes(made: tuple[export.Table, list[list[str |
     writer.writerow(table.columns)
     writer.writerows(rows)
     assert written == expected.getvalue()
+
+
+def test_an_export_made_ahead_stops_making_when_the_client_goes_away() -> None:
+    """The thread that makes an export's chunks stops, and closes what it reads from (the
+    read transaction), when the client takes one chunk and leaves; it never runs far ahead."""
+    made: list[int] = []
+    closed_in: list[str] = []
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            for n in range(10_000):
+                made.append(n)
+                yield b"%d" % n
+        finally:
+            closed_in.append(threading.current_thread().name)
+
+    async def take_one() -> bytes:
+        body = exporting.ahead(chunks())
+        first = await anext(body)
+        await body.aclose()
+        return first
+
+    assert anyio.run(take_one) == b"0"
+    assert len(closed_in) == 1 and closed_in[0] != threading.current_thread().name
+    assert len(made) <= 2 + exporting.AHEAD  # the one taken, AHEAD waiting, one being sent
+
+
+def test_an_export_made_ahead_arrives_whole_and_in_order() -> None:
+    async def take_all() -> list[bytes]:
+        return [chunk async for chunk in exporting.ahead(b"%d" % n for n in range(500))]
+
+    assert anyio.run(take_all) == [b"%d" % n for n in range(500)]
+
+
+def test_an_export_made_ahead_raises_what_went_wrong_after_what_was_made() -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b"first"
+        raise LookupError("the database went away")
+
+    taken: list[bytes] = []
+
+    async def take_all() -> None:
+        async for chunk in exporting.ahead(chunks()):
+            taken.append(chunk)
+
+    with pytest.raises(LookupError, match="went away"):
+        anyio.run(take_all)
+    assert taken == [b"first"]
 
 
 def test_every_format_writes_the_listed_cells_of_timers(api, book, frozen):
