@@ -3,13 +3,15 @@ constant memory. One header row of stable column names (the `*_COLUMNS` tuples b
 dates and times in the account's zone; numbers as exact decimal text (XLSX: numbers).
 
 Time entries and expenses, the big exports, are made as text by the database
-(reports/sql_text.py): each row arrives as finished cells, and for CSV as one finished line,
-so Python's work per row is to pass it on. Reports are small and made in Python.
+(reports/sql_text.py): each row arrives as finished cells, and for CSV as one finished line
+with its line end, which Python joins a batch at a time. Reports are small and made in
+Python.
 
 An export is planned inside the request (filters checked, so a bad one is a 4xx before any
 byte is sent) and run by the response in a read transaction of its own, reading rows from
 a server-side cursor (PostgreSQL) or SQLite's own cursor in batches; XLSX goes through
-XlsxWriter's constant-memory mode into a temporary file that is then streamed."""
+XlsxWriter's constant-memory mode into a temporary file that is then streamed. The
+response makes its chunks a few ahead of the sending (surfaces/native/exporting.py)."""
 
 from __future__ import annotations
 
