@@ -98,13 +98,14 @@ def _fixed_text_sqlite(element: fixed_text, compiler: SQLCompiler, **kw: Any) ->
 
 @compiles(fixed_text, "postgresql")
 def _fixed_text_postgresql(element: fixed_text, compiler: SQLCompiler, **kw: Any) -> str:
-    # div/mod, not / and %: integral for NUMERIC too, and no % for the driver to read.
-    x, n = element.arg(compiler, **kw), element.places
+    # As BIGINT (the value is integral): its / and mod() are exact and quicker than
+    # NUMERIC's; mod(), not %, leaves no % for the driver to read as a parameter mark.
+    x, n = f"CAST({element.arg(compiler, **kw)} AS BIGINT)", element.places
     if element.drop:
-        x = f"div({x}, {10**element.drop})"
+        x = f"({x} / {10**element.drop})"
     if n == 0:
         return f"CAST({x} AS TEXT)"
-    whole, rest = f"CAST(div({x}, {10**n}) AS TEXT)", f"CAST(mod({x}, {10**n}) AS TEXT)"
+    whole, rest = f"CAST({x} / {10**n} AS TEXT)", f"CAST(mod({x}, {10**n}) AS TEXT)"
     return f"({whole} || '.' || lpad({rest}, {n}, '0'))"
 
 
@@ -282,7 +283,9 @@ def _local_time_postgresql(element: local_time, compiler: SQLCompiler, **kw: Any
         return f"TIMESTAMPTZ '{instant.strftime('%Y-%m-%d %H:%M:%S')}+00'"
 
     def leaf(seconds: int, offset: str) -> str:
-        local = f"(({x} AT TIME ZONE 'UTC') + INTERVAL '{seconds} seconds')"
+        local = f"({x} AT TIME ZONE 'UTC')"
+        if seconds:
+            local = f"({local} + INTERVAL '{seconds} seconds')"
         if element.form == "hhmm":
             return f"to_char({local}, 'HH24:MI')"
         text = f"replace(to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '.000000', '')"
