@@ -8,9 +8,10 @@ several entries a day over `years` years (1,000,000 entries over 4 years is 200 
 logging ~5 entries a working day); agents (30% of users) log short entries that carry
 `model.cost_usd` in their metadata; outcomes are 0-hour agent entries plus their outcome
 row; expenses include LLM tokens priced per token. Notes come from a small vocabulary, with
-a few rare words so a search has something selective to find. Rows go in in the order they
-were created, with the time-ordered ids (core.ids) of their creation, as a real account's
-are written day by day: each day's rows sit together in the tables and their indexes.
+a few rare words so a search has something selective to find. Each kind of row (entries,
+outcomes, expenses) goes in in the order it was created, with the time-ordered id
+(core.ids) of its creation, as a real account's are written day by day: each day's rows
+sit together in the tables and their indexes.
 
     python -m bench.generate_ledger sqlite:////tmp/tl.db --time-entries 100000
 """
@@ -165,6 +166,18 @@ def _stamp(day: date, rng: random.Random) -> datetime:
     )
 
 
+def _made(f: Factory, created: datetime, user: Any, project: Any) -> Row:
+    """The columns an entry or expense starts with: the id it got when it was created."""
+    return {
+        "id": id_at(created),
+        "account_id": f.account_id,
+        "created_at": created,
+        "updated_at": created,
+        "user_id": user,
+        "project_id": project,
+    }
+
+
 def _entry(f: Factory, work: Work, n: int, day: date, seconds: int | None = None) -> Row:
     rng = f.rng
     user, project, task = work.pick()
@@ -181,12 +194,7 @@ def _entry(f: Factory, work: Work, n: int, day: date, seconds: int | None = None
     created = started + timedelta(seconds=seconds)
     billable = rng.random() < 0.8
     return {
-        "id": id_at(created),
-        "account_id": f.account_id,
-        "created_at": created,
-        "updated_at": created,
-        "user_id": user,
-        "project_id": project,
+        **_made(f, created, user, project),
         "task_id": task,
         "spent_date": day,
         "started_at": started if not agent else None,
@@ -294,14 +302,8 @@ def _expense(f: Factory, work: Work, day: date, categories: list[Row]) -> Row:
     else:
         units = rng.randint(1, 200) if price > 0.01 else rng.randint(1_000, 5_000_000)
         total = (price * units).quantize(Decimal("0.01"))
-    created = _stamp(day, rng)
     return {
-        "id": id_at(created),
-        "account_id": f.account_id,
-        "created_at": created,
-        "updated_at": created,
-        "user_id": user,
-        "project_id": project,
+        **_made(f, _stamp(day, rng), user, project),
         "expense_category_id": category["id"],
         "spent_date": day,
         "units": units,
