@@ -18,11 +18,12 @@ from xml.etree import ElementTree
 
 import anyio
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
+from sqlalchemy import String, event, literal, select
 
 from callkit import V2, assert_error, get, ok, post
+from timeledger.server.accounts.models import person_name, person_name_sql
 from timeledger.server.models import TimeEntry
 from timeledger.server.reports import export, sql_text
 from timeledger.server.reports.export import ENTRY_COLUMNS, EXPENSE_COLUMNS
@@ -489,3 +490,18 @@ def test_an_export_reads_its_rows_in_order_and_looks_its_catalogues_up(api, book
         for name in ("export_users", "export_projects", "export_tasks"):
             assert any(step.startswith(f"SEARCH {name} USING PRIMARY KEY (key=?)") for step in plan)
         assert not any("TEMP B-TREE" in step for step in plan)  # no sort
+
+
+_NAME_PARTS = st.sampled_from([None, "", "Ann", 'O"Neil, Jr', "Zoë"])
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(_NAME_PARTS, _NAME_PARTS, st.sampled_from([None, "ann@example.test"]))
+def test_the_exports_person_name_is_the_apis(db, first, last, email):
+    """person_name_sql (exports) names a person as person_name (the API and reports) does."""
+    parts = [literal(value, String) for value in (first, last, email)]
+    with db.transaction(write=False) as session:
+        named = session.execute(select(person_name_sql(*parts))).scalar_one()
+    assert named == person_name(first, last, email)

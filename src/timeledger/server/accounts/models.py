@@ -5,7 +5,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+    case,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from timeledger.server.core.models import AccountScoped, IdMixin, TimestampMixin
@@ -49,6 +60,23 @@ class User(AccountScoped, Base):
     default_hourly_rate: Mapped[Decimal | None] = mapped_column(Fixed(AMOUNT_SCALE))
     cost_rate: Mapped[Decimal | None] = mapped_column(Fixed(AMOUNT_SCALE))
     has_access_to_all_future_projects: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+def person_name(first: str | None, last: str | None, email: str | None) -> str:
+    """How a person is named everywhere (lists, reports, exports): first and last name,
+    else either, else the email address."""
+    return " ".join(part for part in (first, last) if part) or (email or "")
+
+
+def person_name_sql(first: Any, last: Any, email: Any) -> ColumnElement[str]:
+    """person_name, in SQL (for text the database makes: exports)."""
+    first, last = func.coalesce(first, ""), func.coalesce(last, "")
+    return case(
+        ((first != "") & (last != ""), first + " " + last),
+        (first != "", first),
+        (last != "", last),
+        else_=func.coalesce(email, ""),
+    )
 
 
 class ApiKey(AccountScoped, Base):

@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy import Table as SqlTable
 from sqlalchemy.orm import Session, aliased
 
-from timeledger.server.accounts.models import User
+from timeledger.server.accounts.models import User, person_name_sql
 from timeledger.server.catalog.models import Client, Project, Task
 from timeledger.server.core.actor import Actor
 from timeledger.server.core.money import AMOUNT_SCALE, UNIT_PRICE_SCALE
@@ -306,22 +306,14 @@ class Catalogue:
         table.drop(conn)
 
 
-def person_name(user: Any) -> ColumnElement[str]:
-    """A person's display name: first and last name, else either, else the email."""
-    first, last = func.coalesce(user.first_name, ""), func.coalesce(user.last_name, "")
-    return case(
-        ((first != "") & (last != ""), first + " " + last),
-        (first != "", first),
-        (last != "", last),
-        else_=func.coalesce(user.email, ""),
-    )
-
-
 def _users(account_id: Any) -> Catalogue:
     return Catalogue.of(
         "export_users",
         User.id,
-        [("user_id", WORD, id_text(User.id)), ("user_name", TEXT, person_name(User))],
+        [
+            ("user_id", WORD, id_text(User.id)),
+            ("user_name", TEXT, person_name_sql(User.first_name, User.last_name, User.email)),
+        ],
         select(User.id).where(User.account_id == account_id),
     )
 

@@ -28,7 +28,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session
 
-from timeledger.server.accounts.models import User
+from timeledger.server.accounts.models import User, person_name
 from timeledger.server.catalog.models import Client, Project, Task
 from timeledger.server.core.actor import Actor, Role
 from timeledger.server.core.crud import MAX_PER_PAGE, Page, scoped
@@ -48,11 +48,6 @@ from timeledger.server.reports.sql import (
 from timeledger.server.tracking import service as tracking
 from timeledger.server.tracking.schemas import EntryFilters
 from timeledger.server.tracking.views import Viewer
-
-
-def full_name(first: str | None, last: str | None, email: str | None) -> str:
-    return " ".join(part for part in (first, last) if part) or (email or "")
-
 
 # --- plumbing ---------------------------------------------------------------------------------
 
@@ -245,7 +240,7 @@ def _named(key: str, grouped: Any) -> tuple[Select[Any], list[Any]]:
 
 def _name_of(key: str, row: RowMapping) -> str | None:
     if key == "user":
-        return full_name(row["first_name"], row["last_name"], row["email"])
+        return person_name(row["first_name"], row["last_name"], row["email"])
     name: str | None = row.get("name")
     return name
 
@@ -668,7 +663,7 @@ def _names(session: Session, key: str, ids: set[Any]) -> dict[Any, str]:
     if key == "user":
         users = select(User.id, User.first_name, User.last_name, User.email)
         return {
-            row[0]: full_name(row[1], row[2], row[3])
+            row[0]: person_name(row[1], row[2], row[3])
             for row in session.execute(users.where(User.id.in_(ids)))
         }
     model: Any = {"project": Project, "task": Task, "client": Client}[key]

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, PlainSerializer, create_model
 
-from timeledger.server.accounts.models import Account, ApiKey, User
+from timeledger.server.accounts.models import Account, ApiKey, User, person_name
 from timeledger.server.accounts.settings import AccountSettings
 from timeledger.server.catalog.models import (
     Client,
@@ -243,8 +243,7 @@ class UserAssignmentOut(Timestamps):
 
 
 def full_name(user: User) -> str:
-    """How /api/v2 names a person: first and last name, else the email address."""
-    return " ".join(part for part in (user.first_name, user.last_name) if part) or user.email
+    return person_name(user.first_name, user.last_name, user.email)
 
 
 class ApiKeyOut(Timestamps):
