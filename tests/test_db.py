@@ -8,14 +8,16 @@ import dataclasses
 import gc
 import time
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Integer, cast, create_engine, literal, select, text
 from sqlalchemy.engine import make_url
 
 from timeledger.server.config import Settings, SettingsError
-from timeledger.server.db import Database
+from timeledger.server.core.types import Fixed
+from timeledger.server.db import Database, batches
 
 
 def test_dropped_connections_fail_one_request_with_503_then_recover(db, api):
@@ -163,3 +165,46 @@ def test_the_pool_hands_out_the_most_recently_used_connection_first(db):
     with db.engine.connect() as again:
         assert again.connection.driver_connection is second_driver
     assert first_driver is not second_driver
+
+
+def _counting(to: int) -> Any:
+    """1, 2, … `to` as column `n`, on either engine."""
+    n = select(literal(1).label("n")).cte("n", recursive=True)
+    return n.union_all(select(n.c.n + 1).where(n.c.n < to))
+
+
+def test_batches_read_a_query_in_order_with_parameters_bound_by_their_types(db):
+    n = _counting(5_000)
+    price = literal(Decimal("2.5"), Fixed(2))  # 250 only if bound through Fixed
+    stmt = (
+        select(n.c.n, cast(price, Integer))
+        .where(n.c.n.not_in([3, 4]), price.in_([Decimal(1), Decimal("2.5")]))
+        .order_by(n.c.n)
+    )
+    with db.transaction(write=False) as session:
+        read = list(batches(session.connection(), stmt, 1_000))
+    assert [len(batch) for batch in read] == [1_000, 1_000, 1_000, 1_000, 998]
+    rows = [tuple(row) for batch in read for row in batch]
+    assert rows[:3] == [(1, 250), (2, 250), (5, 250)]
+    assert rows[-1] == (5_000, 250)
+
+
+def test_a_read_left_part_way_stops_the_query_and_the_connection_serves_again(db):
+    """An export whose client goes away closes its batches: PostgreSQL's streamed query is
+    cancelled rather than left running, and the pooled connection works for the next
+    transaction."""
+    n = _counting(2_000_000)
+    with db.transaction(write=False) as session:
+        rows = batches(session.connection(), select(n.c.n), 100)
+        assert [row[0] for row in next(rows)] == list(range(1, 101))
+        rows.close()
+    with db.transaction(write=False) as session:
+        assert session.execute(select(literal(7))).scalar() == 7
+        if not db.is_sqlite:
+            running = session.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                    "AND query LIKE '%RECURSIVE%' AND pid <> pg_backend_pid()"
+                )
+            ).scalar()
+            assert running == 0

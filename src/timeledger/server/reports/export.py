@@ -29,7 +29,6 @@ import xlsxwriter  # type: ignore[import-untyped]
 from sqlalchemy import Column as SqlColumn
 from sqlalchemy import (
     ColumnElement,
-    CursorResult,
     MetaData,
     Select,
     String,
@@ -46,6 +45,7 @@ from timeledger.server.accounts.models import User, person_name_sql
 from timeledger.server.catalog.models import Client, Project, Task
 from timeledger.server.core.actor import Actor
 from timeledger.server.core.money import AMOUNT_SCALE, UNIT_PRICE_SCALE
+from timeledger.server.db import batches
 from timeledger.server.expenses import service as expenses
 from timeledger.server.expenses.models import Expense, ExpenseCategory
 from timeledger.server.expenses.schemas import ExpenseFilters
@@ -366,15 +366,16 @@ class Layout:
                     for n, _, _ in catalogue.cells
                 ]
                 columns = (*values(self.head), *found, *values(self.tail))
-                yield from _stream(read, self._select(relations, *columns))
+                for batch in batches(read.connection(), self._select(relations, *columns), BATCH):
+                    yield from batch
 
         def csv(read: Session) -> Iterator[str]:
             with self._joined(read) as relations:
                 pieces = (relation.c.csv for relation in relations)
                 cells = (*csv_pieces(self.head), *pieces, *csv_pieces(self.tail))
                 stmt = self._select(relations, joined(*cells, end=CRLF))
-                for lines in _stream(read, stmt).scalars().partitions():
-                    yield "".join(lines)
+                for batch in batches(read.connection(), stmt, BATCH):
+                    yield "".join([line for (line,) in batch])
 
         columns, kinds = zip(*expected, strict=True)
         return Table(name, columns, kinds, rows=rows, csv=csv)
@@ -390,12 +391,6 @@ class Layout:
             # LEFT: the rows stay the outer loop, whatever a planner thinks of the sizes.
             stmt = stmt.outerjoin(relation, relation.c.key == key)
         return stmt.with_only_columns(*columns)
-
-
-def _stream(read: Session, stmt: Select[Any]) -> CursorResult[Any]:
-    """Rows of a query, BATCH at a time (a server-side cursor on PostgreSQL), as plain rows
-    of Core rather than the ORM's result machinery."""
-    return read.connection().execute(stmt.execution_options(yield_per=BATCH))
 
 
 def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table:
