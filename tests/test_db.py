@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
+import threading
 import time
 import uuid
 from decimal import Decimal
@@ -16,6 +17,7 @@ from sqlalchemy import Integer, cast, create_engine, literal, select, text
 from sqlalchemy.engine import make_url
 
 from timeledger.server.config import Settings, SettingsError
+from timeledger.server.core.errors import Conflict
 from timeledger.server.core.types import Fixed
 from timeledger.server.db import Database, batches
 
@@ -208,3 +210,43 @@ def test_a_read_left_part_way_stops_the_query_and_the_connection_serves_again(db
                 )
             ).scalar()
             assert running == 0
+
+
+def test_a_deadlock_between_two_requests_ends_one_with_a_409_to_retry(db, tenant, other_tenant):
+    """Two writes lock the same two rows in opposite orders. PostgreSQL ends one of them;
+    that request answers a 409 saying to retry (not a 500) and writes nothing."""
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite's writers take turns, so they never deadlock")
+    first, second = uuid.UUID(tenant.account_id), uuid.UUID(other_tenant.account_id)
+    both_hold_one = threading.Barrier(2, timeout=10)
+    outcomes: dict[str, Any] = {}
+    touch = text("UPDATE accounts SET name = name || '+' WHERE id = :id")
+
+    def write(name: str, order: tuple[uuid.UUID, uuid.UUID]) -> None:
+        try:
+            with db.transaction(write=True) as session:
+                session.execute(touch, {"id": order[0]})
+                both_hold_one.wait()
+                session.execute(touch, {"id": order[1]})
+            outcomes[name] = "committed"
+        except Conflict as exc:
+            outcomes[name] = exc
+
+    threads = [
+        threading.Thread(target=write, args=("a", (first, second))),
+        threading.Thread(target=write, args=("b", (second, first))),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(map(str, outcomes.values())).count("committed") == 1
+    (lost,) = [o for o in outcomes.values() if isinstance(o, Conflict)]
+    assert (lost.status, lost.code) == (409, "concurrent_request")
+    assert "retry" in lost.message
+    with db.transaction(write=False) as session:
+        names = session.execute(
+            text("SELECT name FROM accounts WHERE id IN (:a, :b) ORDER BY name"),
+            {"a": first, "b": second},
+        ).scalars()
+        assert sorted(names) == sorted(["Acme+", "Globex+"])  # the winner's two updates only

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from alembic import command
 from ledgerkit import Book
-from sqlalchemy import inspect, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
@@ -241,3 +241,31 @@ def test_migrations_0015_and_0016_fill_user_days_and_outcome_currencies(
     _, _, (_, filled), (_, rebuilt) = from_scratch(db)
     assert filled == rebuilt and len(filled) >= 2
     assert outcome_currencies_agree(db) >= 2  # migration 0016 copied them
+
+
+def test_a_write_adds_to_kept_totals_in_key_order(
+    db: Database, api: TestClient, book: Book
+) -> None:
+    """Moving an entry to an earlier month takes from its old totals and adds to the new:
+    the rows are written in key order, whatever order the change found them in, so two
+    writes to the same totals lock them in the same order (no deadlock on PostgreSQL)."""
+    made = ok(
+        api.post(f"{V2}/time_entries", json=book.entry(spent_date="2026-03-20", hours=2)), 201
+    )
+    written: dict[str, list[list[str]]] = {}
+    keys = {rollup.model.__tablename__: rollup.keys for rollup in derived.ROLLUPS}
+
+    def capture(conn: Any, clause: Any, multiparams: Any, params: Any, options: Any) -> None:
+        name = getattr(getattr(clause, "table", None), "name", None)
+        if name in keys:
+            written[name] = [[str(row[k]) for k in keys[name]] for row in multiparams]
+
+    event.listen(db.engine, "before_execute", capture)
+    try:
+        ok(api.patch(f"{V2}/time_entries/{made['id']}", json={"spent_date": "2026-01-05"}))
+    finally:
+        event.remove(db.engine, "before_execute", capture)
+    assert [len(rows) for rows in written.values()] == [2, 2]
+    for rows in written.values():
+        assert rows == sorted(rows)
+    assert [row[2] for row in written["user_day_time"]] == ["2026-01-05", "2026-03-20"]

@@ -55,6 +55,7 @@ def upsert(dialect: str, table: Any) -> PgInsert | SqliteInsert:
 
 
 _WRITE_OPTION = "timeledger_write"
+_CONCURRENCY_FAILURES = {"40P01", "40001"}  # deadlock detected, serialization failure
 
 
 def _pg_options(url: str) -> str:
@@ -162,6 +163,15 @@ class Database:
                 # the request conflicts with data that now exists.
                 raise Conflict(
                     "the change conflicts with existing data; retry or adjust it"
+                ) from exc
+            if getattr(exc.orig, "sqlstate", None) in _CONCURRENCY_FAILURES:
+                # PostgreSQL chose this transaction to end a deadlock with another request
+                # (say, two bulk writes adding to the same kept totals in opposite orders):
+                # nothing was written, and the same request succeeds when sent again.
+                raise Conflict(
+                    "the request collided with a concurrent one on the same records and "
+                    "nothing was written; retry it",
+                    code="concurrent_request",
                 ) from exc
             if exc.connection_invalidated:
                 raise Unavailable("the database connection was reset; retry the request") from exc

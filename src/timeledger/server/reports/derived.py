@@ -357,13 +357,16 @@ def _add_to(dialect: str, rollup: Rollup) -> Any:
 
 def _apply(session: Session, deltas: Deltas) -> None:
     conn = session.connection()
+    # Rollup by rollup, each in key order: two writes that add to the same totals lock
+    # them in the same order, so neither holds one while it waits for the other's.
+    ordered = sorted(deltas.items(), key=lambda item: [str(part) for part in item[0][1]])
     for rollup in ROLLUPS:
         rows = [
             {
                 **dict(zip(rollup.keys, key, strict=True)),
                 **dict(zip(rollup.measures, figures, strict=True)),
             }
-            for (kept, key), figures in deltas.items()
+            for (kept, key), figures in ordered
             if kept is rollup
         ]
         if rows:
