@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import event
 
 from callkit import V2, assert_error, get, ok, post
 
@@ -366,6 +367,32 @@ def test_budget_threshold_crossed_once_per_crossing(api, book, events):
     assert len(events("project.budget")) == 1
     ok(api.patch(f"{V2}/time_entries/{first['id']}", json={"hours": 9}))
     assert len(events("project.budget")) == 2
+
+
+def test_a_writes_budget_check_finds_running_timers_without_reading_the_project(api, book, db):
+    """SQLite's plan of the budget check's question "does the project have a running
+    timer?": the partial index of running timers, never the project's entries."""
+    if not db.is_sqlite:
+        pytest.skip("the plan checked is SQLite's (PostgreSQL's depends on its statistics)")
+    _budgeted(api, book, budget_by="project", budget=10, notify_when_over_budget=True)
+    plans: list[list[str]] = []
+
+    def explain(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("SELECT time_entries.id") and "is_running = 1" in statement:
+            rows = cursor.connection.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+            plans.append([row[3] for row in rows])
+
+    event.listen(db.engine, "before_cursor_execute", explain)
+    try:
+        post(api, "time_entries", **book.entry(spent_date="2026-03-02", hours=1))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", explain)
+    assert plans, "the budget check asked nothing about running timers"
+    for plan in plans:
+        assert plan == [
+            "SEARCH time_entries USING INDEX ix_time_entries_running_project "
+            "(account_id=? AND project_id=? AND spent_date<?)"
+        ]
 
 
 def test_monthly_budget_crosses_once_per_month(api, book, events):

@@ -225,6 +225,17 @@ class TimeEntry(Approvable, AccountScoped, Base):
             sqlite_where=text("is_running = 1"),
             postgresql_where=text("is_running"),
         ),
+        # The running timers of a project: every write's budget check (reports/budget.py)
+        # and the live part of reports look for them. Through the project index that read
+        # every entry of the project: 146 ms per write to one of 99,000 entries.
+        Index(
+            "ix_time_entries_running_project",
+            "account_id",
+            "project_id",
+            "spent_date",
+            sqlite_where=text("is_running = 1"),
+            postgresql_where=text("is_running"),
+        ),
         Index("ix_time_entries_account_user_date", "account_id", "user_id", "spent_date", "id"),
         Index(
             "ix_time_entries_account_project_date", "account_id", "project_id", "spent_date", "id"
