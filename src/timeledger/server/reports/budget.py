@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, event, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, event, func, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from timeledger.server.accounts.models import Account
@@ -215,8 +215,28 @@ def _kept(session: Session, figures: Figures, projects: list[Project], as_of: da
 
 
 def touch(session: Session, account_id: uuid.UUID, project_id: uuid.UUID, day: date) -> None:
-    """A write changed what `project_id` spent on `day`: look at its budget before commit."""
+    """A write changed what `project_id` spent on `day`: look at its budget before commit,
+    unless the project is at hand and asks for no notice (most do not: then the commit
+    neither reads the project again nor opens a savepoint for the check)."""
+    project = _at_hand(session, project_id)
+    if project is not None and not _asks_for_notice(project):
+        return
     session.info.setdefault(_TOUCHED, set()).add((account_id, project_id, day.replace(day=1)))
+
+
+_NOTICE = {"notify_when_over_budget", "budget_by"}
+
+
+def _at_hand(session: Session, project_id: uuid.UUID) -> Project | None:
+    """The project, if the session holds it with what `_asks_for_notice` reads (no SQL)."""
+    found = session.identity_map.get(session.identity_key(Project, project_id))
+    if isinstance(found, Project) and not _NOTICE & inspect(found).unloaded:
+        return found
+    return None
+
+
+def _asks_for_notice(project: Project) -> bool:
+    return project.notify_when_over_budget and project.budget_by != "none"
 
 
 @event.listens_for(Session, "before_commit")
@@ -242,9 +262,7 @@ def settle(session: Session, touched: Iterable[tuple[uuid.UUID, uuid.UUID, date]
     figures: dict[uuid.UUID, Figures] = {}
     for project_id, months in by_project.items():
         project = session.get(Project, project_id)
-        if project is None or not project.notify_when_over_budget:
-            continue
-        if project.budget_by == "none":
+        if project is None or not _asks_for_notice(project):
             continue
         account_id = accounts[project_id]
         if account_id not in figures:
