@@ -412,8 +412,7 @@ def time_entries(session: Session, actor: Actor, filters: EntryFilters) -> Table
         select(Task.id).where(Task.account_id == actor.account_id),
     )
 
-    overdue = figures.overdue()
-    running = te.is_running.expression if overdue is None else te.is_running & ~overdue
+    overdue, running = view.overdue_rows(), view.running_rows()
     # A finished entry's figures are those reports/derived.py keeps on every write (which
     # the reports sum); a running timer's are worked out the same way for its live time.
     live = figures.seconds()

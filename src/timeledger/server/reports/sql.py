@@ -56,7 +56,6 @@ from timeledger.server.accounts.models import Account
 from timeledger.server.accounts.settings import AccountSettings
 from timeledger.server.catalog.models import Client, Project
 from timeledger.server.core.money import AMOUNT_SCALE, UNIT_PRICE_SCALE, minor_units
-from timeledger.server.core.types import UTCDateTime
 from timeledger.server.expenses.models import Expense
 from timeledger.server.outcomes.models import Outcome
 from timeledger.server.reports.models import UserDayTime
@@ -258,14 +257,6 @@ class Figures:
         live = case((elapsed < 0, 0), else_=elapsed) // MICROS
         running = and_(TimeEntry.is_running, TimeEntry.timer_started_at.is_not(None))
         return case((running, TimeEntry.duration_seconds + live), else_=TimeEntry.duration_seconds)
-
-    def overdue(self) -> ColumnElement[bool] | None:
-        """Running timers past the account's auto-stop limit, which count as stopped at their
-        start + the limit (tracking.views.Viewer.overdue); None when the account has none."""
-        if self.settings.auto_stop is None:
-            return None
-        since = self.now - self.settings.auto_stop
-        return and_(TimeEntry.is_running, TimeEntry.timer_started_at <= literal(since, UTCDateTime))
 
     def rounded(self, seconds: ColumnElement[int]) -> ColumnElement[int]:
         """tracking.timing.round_seconds, in SQL."""

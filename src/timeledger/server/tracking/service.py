@@ -158,11 +158,8 @@ def apply_filters(stmt: Select[TimeEntry], f: EntryFilters, view: Viewer) -> Sel
         stmt = stmt.where(
             TimeEntry.external_ref_type == ref_type, TimeEntry.external_ref_id == ref_id
         )
-    if f.is_running is not None:
-        running: ColumnElement[bool] = TimeEntry.is_running.expression
-        limit = view.settings.auto_stop
-        if limit is not None:  # timers past the auto-stop limit count as stopped
-            running = running & (TimeEntry.timer_started_at > view.now - limit)
+    if f.is_running is not None:  # timers past the auto-stop limit count as stopped
+        running = view.running_rows()
         stmt = stmt.where(running if f.is_running else ~running)
     return stmt
 

@@ -8,6 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement, and_
+
 from timeledger.server.accounts.models import Account
 from timeledger.server.accounts.settings import AccountSettings
 from timeledger.server.catalog.models import Project
@@ -104,6 +106,19 @@ class Viewer:
             return None
         stop_at = entry.timer_started_at + limit
         return Overdue(stop_at) if stop_at <= self.now else None
+
+    def overdue_rows(self) -> ColumnElement[bool] | None:
+        """`overdue` in SQL: the running timers past the limit; None without a limit."""
+        limit = self.settings.auto_stop
+        if limit is None:
+            return None
+        return and_(TimeEntry.is_running, TimeEntry.timer_started_at <= self.now - limit)
+
+    def running_rows(self) -> ColumnElement[bool]:
+        """The entries that read as running: running timers not past the limit."""
+        overdue = self.overdue_rows()
+        running: ColumnElement[bool] = TimeEntry.is_running.expression
+        return running if overdue is None else running & ~overdue
 
     def view(self, entry: TimeEntry, warnings: tuple[str, ...] = ()) -> EntryView:
         running, ended_at, seconds = entry.is_running, entry.ended_at, entry.duration_seconds
