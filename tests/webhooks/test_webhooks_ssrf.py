@@ -4,7 +4,6 @@ delivery, against the address the connection would really use."""
 from __future__ import annotations
 
 import ipaddress
-import ssl
 from dataclasses import replace
 
 import pytest
@@ -15,6 +14,7 @@ from timeledger.server.config import Settings, SettingsError
 from timeledger.server.webhooks.deliveries import RetrySchedule
 from timeledger.server.webhooks.ssrf import TargetPolicy, UnsafeTarget, check_url, refusal
 from timeledger.server.worker.dispatcher import Dispatcher
+from timeledger.server.worker.transport import trusted_ssl_context
 
 from .hookkit import V2, Receiver, ok, subscribe
 
@@ -137,10 +137,15 @@ def test_delivery_refuses_http_when_it_is_no_longer_allowed(db, api, receiver):
     assert delivery["attempts"][0]["error"] == "url must start with https://"
 
 
-def test_https_delivery_verifies_the_certificate_against_the_host_name(db, api):
+def test_https_delivery_verifies_the_certificate_against_the_host_name(
+    db, api, monkeypatch, tmp_path
+):
+    """The sender trusts the CA bundle SSL_CERT_FILE names (a private CA), as it would
+    certifi's without it, and checks the certificate's host name."""
     authority = trustme.CA()
-    trusted = ssl.create_default_context()
-    authority.configure_trust(trusted)
+    bundle = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
     good = Receiver(cert=authority.issue_cert("localhost")).start()
     wrong_name = Receiver(cert=authority.issue_cert("elsewhere.test")).start()
     try:
@@ -148,7 +153,7 @@ def test_https_delivery_verifies_the_certificate_against_the_host_name(db, api):
         bad = subscribe(api, wrong_name.url(host="localhost"), events=["client.created"])
         ok(api.post(f"{V2}/clients", json={"name": "Acme"}), 201)
         settings = replace(db.settings, webhooks_allow_private=True)  # https only
-        assert Dispatcher(db, settings, ssl_context=trusted).run_once() == 2
+        assert Dispatcher(db, settings).run_once() == 2
 
         [received] = good.wait_for(1)
         assert received.json()["type"] == "client.created"
@@ -187,3 +192,13 @@ def test_the_settings_come_from_the_environment():
     ]:
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({name: value})
+
+
+def test_without_ssl_cert_file_the_sender_trusts_certifis_authorities(monkeypatch):
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    subjects = {
+        dict(part[0] for part in ca["subject"]).get("organizationName")
+        for ca in trusted_ssl_context().get_ca_certs()
+    }
+    assert {"Internet Security Research Group", "DigiCert Inc"} <= subjects

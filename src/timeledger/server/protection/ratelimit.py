@@ -14,9 +14,8 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from redis.asyncio import Redis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from timeledger.server.accounts.keys import Authenticated
@@ -24,6 +23,9 @@ from timeledger.server.accounts.plans import hourly_request_limit
 from timeledger.server.core.clock import utcnow
 from timeledger.server.protection.render import RenderError
 from timeledger.server.surfaces.http import SCOPE_AUTH
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger("timeledger.ratelimit")
 
@@ -102,6 +104,8 @@ class RedisCounter:
         # A connection belongs to the event loop it was opened in.
         loop = asyncio.get_running_loop()
         if self._redis is None or self._loop is not loop:
+            from redis.asyncio import Redis  # only with Redis configured: 7 MiB otherwise
+
             self._redis, self._loop = Redis.from_url(self.url), loop
         return self._redis
 

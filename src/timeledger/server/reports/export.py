@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import xlsxwriter  # type: ignore[import-untyped]
 from sqlalchemy import Column as SqlColumn
 from sqlalchemy import (
     ColumnElement,
@@ -178,6 +177,8 @@ def _xlsx(table: Table, rows: Iterable[Row]) -> Iterator[bytes]:
     handle, path = tempfile.mkstemp(prefix="timeledger-export-", suffix=".xlsx")
     os.close(handle)
     try:
+        import xlsxwriter  # type: ignore[import-untyped]  # on first use: 2 MiB held otherwise
+
         book = xlsxwriter.Workbook(
             path, {"constant_memory": True, "strings_to_numbers": False, "in_memory": False}
         )

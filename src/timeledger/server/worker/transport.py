@@ -10,6 +10,7 @@ host name. Redirects are not followed: httpcore never does.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import ssl
 import time
@@ -18,8 +19,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import anyio
+import certifi
 import httpcore
-import httpx
 
 from timeledger import __version__
 from timeledger.server.core.clock import utcnow
@@ -117,6 +118,17 @@ class Connections:
         self._idle.clear()
 
 
+def trusted_ssl_context() -> ssl.SSLContext:
+    """Certificates checked against SSL_CERT_FILE or SSL_CERT_DIR when set (a private CA),
+    else certifi's bundle: what httpx does, without importing it (6 MiB the server would
+    hold only for this)."""
+    if os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    if os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 class Sender:
     """Sends jobs, reusing connections between them."""
 
@@ -129,7 +141,7 @@ class Sender:
     ) -> None:
         self._policy = policy
         self._timeout = timeout
-        self._connections = Connections(policy, ssl_context or httpx.create_ssl_context())
+        self._connections = Connections(policy, ssl_context or trusted_ssl_context())
 
     async def aclose(self) -> None:
         await self._connections.aclose()
