@@ -122,7 +122,7 @@ def test_postgresql_connections_run_without_jit_and_keep_the_urls_options(db):
 @pytest.mark.parametrize(
     ("variable", "field", "default"),
     [
-        ("TIMELEDGER_SQLITE_CACHE_MIB", "sqlite_cache_mib", 32),
+        ("TIMELEDGER_SQLITE_CACHE_MIB", "sqlite_cache_mib", 8),
         ("TIMELEDGER_HANDLER_THREADS", "handler_threads", 8),
         ("TIMELEDGER_MAX_CONCURRENCY", "max_concurrency", 64),
     ],
@@ -145,7 +145,7 @@ def test_sqlite_page_caches_share_one_budget_of_the_settings_size(db):
     80: TIMELEDGER_SQLITE_CACHE_MIB bounds them all together (SQLite's soft heap limit)."""
     if not db.is_sqlite:
         pytest.skip("SQLite only: PostgreSQL's caches are the server's")
-    settings = Settings.from_env({"TIMELEDGER_SQLITE_CACHE_MIB": "8"})
+    settings = Settings.from_env({"TIMELEDGER_SQLITE_CACHE_MIB": "12"})
     other = Database(dataclasses.replace(settings, database_url=db.url))
     try:
         with other.transaction(write=False) as session:
@@ -154,7 +154,7 @@ def test_sqlite_page_caches_share_one_budget_of_the_settings_size(db):
         other.dispose()
         with db.engine.connect() as conn:  # the limit is the process's: give the run's back
             conn.exec_driver_sql(f"PRAGMA soft_heap_limit={db.settings.sqlite_cache_mib << 20}")
-    assert limit == 8 * 1024 * 1024
+    assert limit == 12 * 1024 * 1024
 
 
 def test_the_pool_hands_out_the_most_recently_used_connection_first(db):
