@@ -16,7 +16,7 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -437,8 +437,8 @@ def batches(conn: Connection, stmt: Select[Any], size: int) -> Iterator[Sequence
         return
     sql, params = _driver_statement(conn.dialect, stmt)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor:
-        rows = cursor.stream(sql, params, size=_STREAMED_ROWS)
+    # The stream first: closing it part way cancels the query and drains the connection.
+    with cursor, closing(cursor.stream(sql, params, size=_STREAMED_ROWS)) as rows:
         while batch := list(islice(rows, size)):
             yield batch
 
