@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import yaml
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -43,6 +42,8 @@ def router(app: FastAPI, prefix: str) -> APIRouter:
         )
         if wants_json:
             return JSONResponse(doc)
+        import yaml  # on the first request for it: most servers never hold it (1 MiB)
+
         text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
         return Response(text, media_type="application/yaml")
 
