@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import ConfigDict, Field
 
-from timeledger.server.accounts.models import person_name
 from timeledger.server.core.crud import Page
 from timeledger.server.reports import export, sql_text
 from timeledger.server.reports import search as searching
@@ -28,6 +27,7 @@ from timeledger.server.surfaces.native.wire import (
     Number,
     Wire,
     envelope,
+    full_name,
     list_model,
 )
 
@@ -505,7 +505,7 @@ class AgentSummaryOut(SummaryFigures):
         user = summary.user
         return cls(
             user_id=user.id,
-            user_name=person_name(user.first_name, user.last_name, user.email),
+            user_name=full_name(user),
             user_type=user.user_type,
             from_=summary.from_,
             to=summary.to,
