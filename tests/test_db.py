@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from timeledger.server.config import Settings, SettingsError
 from timeledger.server.core.errors import Conflict
 from timeledger.server.core.types import Fixed
-from timeledger.server.db import Database, batches
+from timeledger.server.db import Database, FairLock, batches
 
 
 def test_dropped_connections_fail_one_request_with_503_then_recover(db, api):
@@ -250,3 +250,35 @@ def test_a_deadlock_between_two_requests_ends_one_with_a_409_to_retry(db, tenant
             {"a": first, "b": second},
         ).scalars()
         assert sorted(names) == sorted(["Acme+", "Globex+"])  # the winner's two updates only
+
+
+def _wait_for(condition: Any, timeout: float = 5.0) -> None:
+    give_up = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < give_up, "timed out"
+        time.sleep(0.001)
+
+
+def test_the_write_lock_goes_to_its_waiters_in_the_order_they_came():
+    lock = FairLock()
+    order: list[int] = []
+    lock.__enter__()
+
+    def wait_in_line(number: int) -> None:
+        with lock:
+            order.append(number)
+
+    threads = []
+    for number in range(8):
+        thread = threading.Thread(target=wait_in_line, args=(number,))
+        thread.start()
+        threads.append(thread)
+        _wait_for(lambda n=number: len(lock._queue) == n + 1)  # in line before the next
+    # Released by a thread other than the one that took it, as a request's commit does.
+    releaser = threading.Thread(target=lock.__exit__)
+    releaser.start()
+    for thread in [releaser, *threads]:
+        thread.join(5)
+    assert order == list(range(8))
+    with lock:  # free again, with no one left in line
+        assert not lock._queue

@@ -10,6 +10,7 @@ into SQLite's busy handler makes each loser sleep in growing steps and throughpu
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import queue
 import sqlite3
@@ -66,6 +67,43 @@ def _pg_options(url: str) -> str:
     return " ".join(filter(None, ["-c jit=off", given if isinstance(given, str) else ""]))
 
 
+class FairLock:
+    """A lock that goes to its waiters in the order they came (threading.Lock wakes any
+    one of them: at 64 clients some writes waited for SQLite's write lock twice as long
+    as the median). It may be released by a thread other than the one that took it."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._queue: collections.deque[threading.Lock] = collections.deque()
+        self._held = False
+
+    def __enter__(self) -> None:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._queue.append(turn)
+        try:
+            turn.acquire()  # released by the holder that hands the lock over
+        except BaseException:
+            with self._mutex:
+                handed = turn not in self._queue
+                if not handed:
+                    self._queue.remove(turn)
+            if handed:
+                self.__exit__()
+            raise
+
+    def __exit__(self, *_: object) -> None:
+        with self._mutex:
+            if self._queue:
+                self._queue.popleft().release()  # held throughout: the next waiter has it
+            else:
+                self._held = False
+
+
 class Database:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -101,7 +139,7 @@ class Database:
                 connect_args={"options": _pg_options(self.url)},
             )
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
-        self._write_lock = threading.Lock()
+        self._write_lock = FairLock()
         # Idle read-only SQLite connections for read_one; as many as were ever in use at once.
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         # Per event loop (a server has one; tests run several): see read_keyed_on_loop.
