@@ -4,6 +4,7 @@ mode and currency; the Keito SDK reads the team report; budgets announce their c
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -397,7 +398,8 @@ def test_a_writes_budget_check_finds_running_timers_without_reading_the_project(
 
 def test_a_write_to_a_project_without_notices_checks_no_budget(api, book, db, events):
     """Most projects ask for no over-budget notice: a write to one neither reads the project
-    again nor opens a savepoint at commit. One that asks is still checked."""
+    again nor opens a savepoint at commit. One that asks is still checked, with the project
+    and account the write loaded (the handler let go of them before its commit)."""
     statements: list[str] = []
 
     def seen(conn, cursor, statement, parameters, context, executemany):
@@ -414,6 +416,8 @@ def test_a_write_to_a_project_without_notices_checks_no_budget(api, book, db, ev
         event.remove(db.engine, "before_cursor_execute", seen)
     assert not any("SAVEPOINT" in s for s in quiet)
     assert any("SAVEPOINT" in s for s in statements)
+    check = statements[next(i for i, s in enumerate(statements) if "SAVEPOINT" in s) :]
+    assert not [s for s in check if re.search(r"\bFROM (projects|accounts)\b", s)]
     assert [kind for kind, _ in events("project.budget")] == ["project.budget_threshold_crossed"]
 
 

@@ -218,19 +218,26 @@ def touch(session: Session, account_id: uuid.UUID, project_id: uuid.UUID, day: d
     """A write changed what `project_id` spent on `day`: look at its budget before commit,
     unless the project is at hand and asks for no notice (most do not: then the commit
     neither reads the project again nor opens a savepoint for the check)."""
-    project = _at_hand(session, project_id)
+    project = _at_hand(session, Project, project_id)
     if project is not None and not _asks_for_notice(project):
         return
     session.info.setdefault(_TOUCHED, set()).add((account_id, project_id, day.replace(day=1)))
+    # The session holds what it loaded weakly, and a request's handler has let go of the
+    # project and account by its commit: keep them for the check, or it reads both again.
+    held = session.info.setdefault(_HELD, {})
+    held[project_id] = project
+    held[account_id] = _at_hand(session, Account, account_id)
 
 
 _NOTICE = {"notify_when_over_budget", "budget_by"}
+_HELD = "timeledger.budget.held"
 
 
-def _at_hand(session: Session, project_id: uuid.UUID) -> Project | None:
-    """The project, if the session holds it with what `_asks_for_notice` reads (no SQL)."""
-    found = session.identity_map.get(session.identity_key(Project, project_id))
-    if isinstance(found, Project) and not _NOTICE & inspect(found).unloaded:
+def _at_hand(session: Session, model: type[Any], key: uuid.UUID) -> Any:
+    """The row, if the session holds it loaded (no SQL); a project with what
+    `_asks_for_notice` reads."""
+    found = session.identity_map.get(session.identity_key(model, key))
+    if isinstance(found, model) and not (model is Project and _NOTICE & inspect(found).unloaded):
         return found
     return None
 
@@ -250,6 +257,8 @@ def _before_commit(session: Session) -> None:
     except Exception:
         # A missed notice must never cost the user their write.
         log.exception("budget threshold check failed")
+    finally:
+        session.info.pop(_HELD, None)
 
 
 def settle(session: Session, touched: Iterable[tuple[uuid.UUID, uuid.UUID, date]]) -> None:
