@@ -14,6 +14,7 @@ import keito
 import pytest
 from keito.helpers.outcomes import OutcomesHelper
 from keito.types.common import Source
+from sqlalchemy import event
 from starlette.testclient import TestClient
 from trackkit import (
     V2,
@@ -86,6 +87,28 @@ def test_create_answers_201_with_every_field_of_the_sdk_contract(
     assert stored.duration_seconds == 5400
     assert stored.account_id == uuid.UUID(tenant.account_id)
     assert [(kind, data["id"]) for kind, data in events()] == [("time_entry.created", body["id"])]
+
+
+def test_a_create_reads_what_it_is_checked_against_in_one_statement(
+    api: TestClient, work: Work, tenant: Any, db: Database
+) -> None:
+    """The account, the user, the project, the task and its assignment: one SELECT before
+    the entry is written, however the request's objects come and go. Each check still
+    refuses on its own when something is wrong (test_tracking_bad_input)."""
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        body = post_entry(api, work, spent_date="2026-05-05", hours=1, user_id=tenant.user_id)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    written = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO time_entries"))
+    reads = [s for s in statements[:written] if s.lstrip().startswith("SELECT")]
+    assert len(reads) == 1, reads
+    assert body["billable_rate"] == Decimal(100) and body["client"]["id"] == work.client_id
 
 
 def test_sdk_create_list_update_delete(sdk: keito.Keito, api: TestClient, work: Work) -> None:
