@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from starlette.testclient import TestClient
 from trackkit import NOW, V2, FakeClock, Work, assert_error, make_work, ok, post_entry, set_company
 
@@ -68,6 +68,41 @@ def test_a_timer_runs_live_and_stops_with_the_elapsed_time(
     # Stopping again: 409, nothing written.
     assert_error(stop(api, timer["id"]), 409, "not running")
     assert len(events()) == 3
+
+
+def test_a_timer_stopped_within_its_second_with_outcome_metadata_becomes_an_outcome(
+    api: TestClient, work: Work, clock: FakeClock, events: Events, db: Database
+) -> None:
+    """A running timer is never an outcome, so stopping one looks for no outcome row to
+    forget; one stopped at 0 seconds whose metadata names an outcome becomes one. (And a
+    start writes its two events in one INSERT.)"""
+    meta = {"outcome_type": "ticket_resolved", "outcome_unit_price": "2.50"}
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        timer = post_entry(api, work, spent_date=TODAY, is_running=True, metadata=meta)
+        started = [s for s in statements if s.startswith("INSERT INTO outbox_events")]
+        statements.clear()
+        ok(stop(api, timer["id"]))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert len(started) == 1
+    assert [kind for kind, _ in events()] == [
+        "time_entry.created",
+        "time_entry.started",
+        "time_entry.stopped",
+    ]
+    assert not [s for s in statements if s.startswith("SELECT") and "FROM outcomes" in s]
+    [(kind, data)] = events("outcome.")  # the only one: the running timer was none
+    assert (kind, data["time_entry_id"], data["revenue"]) == (
+        "outcome.created",
+        timer["id"],
+        "2.50",
+    )
 
 
 def test_stop_accepts_a_body_less_request_with_a_json_content_type(

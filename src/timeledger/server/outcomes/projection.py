@@ -165,16 +165,17 @@ def payload(row: Outcome) -> dict[str, Any]:
 
 
 def sync(
-    session: Session, actor: Actor | None, entry: TimeEntry, *, new: bool = False
+    session: Session, actor: Actor | None, entry: TimeEntry, *, no_row_yet: bool = False
 ) -> Outcome | None:
     """Make the entry's outcome row agree with the entry (after the entry was flushed);
-    `new`: the entry was just created, so it has no row yet."""
+    `no_row_yet`: the entry cannot have a row yet: it was just created, or it was a running
+    timer until now (never an outcome), so there is nothing to look for."""
     facts = read(entry)
     if facts is None:
-        if not new:
+        if not no_row_yet:
             forget(session, actor, entry)
         return None
-    row = None if new else session.get(Outcome, entry.id)
+    row = None if no_row_yet else session.get(Outcome, entry.id)
     values: dict[str, Any] = {
         "user_id": entry.user_id,
         "project_id": entry.project_id,

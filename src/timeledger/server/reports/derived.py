@@ -76,11 +76,12 @@ def entry_written(
     entry: TimeEntry,
     *,
     new: bool = False,
+    stopped: bool = False,
     before: dict[str, Any] | None = None,
 ) -> None:
-    """After `actor` (None: the system) created (`new`) or changed (`before`: its payload
-    before) an entry."""
-    projection.sync(session, actor, entry, new=new)
+    """After `actor` (None: the system) created (`new`), stopped (`stopped`: it was a running
+    timer) or changed (`before`: its payload before) an entry."""
+    projection.sync(session, actor, entry, no_row_yet=new or stopped)
     budget.touch(session, entry.account_id, entry.project_id, entry.spent_date)
     if before is not None:
         project_id = uuid.UUID(before["project_id"])

@@ -541,7 +541,7 @@ def _stop(
     after = payload(entry)
     emit(session, entry.account_id, "time_entry.stopped", {**after, "auto_stopped": auto})
     trail.record(session, actor, "time_entry.stopped", entry, before, after)
-    derived.entry_written(session, actor, entry)
+    derived.entry_written(session, actor, entry, stopped=True)
 
 
 def _settle_overdue(session: Session, view: Viewer, entry: TimeEntry) -> None:
@@ -804,9 +804,9 @@ def create_entry(session: Session, actor: Actor, command: TimeEntryCreate) -> En
     warnings = _overlap_warnings(session, view, entry)
     data = payload(entry)
     emit(session, actor.account_id, "time_entry.created", data)
-    trail.record(session, actor, "time_entry.created", entry, None, data)
-    if entry.is_running:
+    if entry.is_running:  # before the trail's INSERT flushes the first: both in one
         emit(session, actor.account_id, "time_entry.started", data)
+    trail.record(session, actor, "time_entry.created", entry, None, data)
     derived.entry_written(session, actor, entry, new=True)
     return view.view(entry, warnings)
 
