@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, false, func, inspect, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, false, func, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload, object_session, selectinload
 
@@ -285,19 +285,26 @@ def _read_at_once(
     project, task = parse_id(project_id or ""), parse_id(task_id or "")
     if project is None or task is None:
         return None
-    ta = TaskAssignment
-    row = session.execute(
-        select(Account, User, Project, Task, ta)
-        .select_from(Account)
-        .join(User, User.id == ((user_id and parse_id(user_id)) or actor.user_id))
-        .join(Project, Project.id == project)
-        .join(Task, Task.id == task)
-        .outerjoin(ta, (ta.project_id == Project.id) & (ta.task_id == Task.id))
-        .where(Account.id == actor.account_id)
-        # Its project and task are the row's own: no second join for them.
-        .options(lazyload(ta.project), lazyload(ta.task))
-    ).first()
+    user = (user_id and parse_id(user_id)) or actor.user_id
+    params = {"account": actor.account_id, "user": user, "project": project, "task": task}
+    row = session.execute(_READ_AT_ONCE, params).first()
     return None if row is None else _ReadAtOnce(*row)
+
+
+# Built once: SQLAlchemy keys its compiled-statement cache by walking a statement, and a
+# statement built per call is walked per call (a tenth of this read's time).
+_ta = TaskAssignment
+_READ_AT_ONCE = (
+    select(Account, User, Project, Task, _ta)
+    .select_from(Account)
+    .join(User, User.id == bindparam("user"))
+    .join(Project, Project.id == bindparam("project"))
+    .join(Task, Task.id == bindparam("task"))
+    .outerjoin(_ta, (_ta.project_id == Project.id) & (_ta.task_id == Task.id))
+    .where(Account.id == bindparam("account"))
+    # Its project and task are the row's own: no second join for them.
+    .options(lazyload(_ta.project), lazyload(_ta.task))
+)
 
 
 def _only_task(session: Session, actor: Actor, project: Project) -> uuid.UUID:
