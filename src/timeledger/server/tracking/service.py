@@ -571,9 +571,16 @@ def _make_room_for_timer(
     # UPDATE leaves other inserts of the user's entries free). At once, two starts took
     # the running-timer index slot and the user's day totals (user_day_time) in opposite
     # orders: a PostgreSQL deadlock, answered 500. SQLite's writers take turns anyway.
-    session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
+    # The lock and the look for the running timer are one statement.
     running = session.scalar(
-        select(TimeEntry).where(TimeEntry.user_id == user_id, TimeEntry.is_running)
+        select(TimeEntry)
+        .select_from(User)
+        .outerjoin(TimeEntry, (TimeEntry.user_id == User.id) & TimeEntry.is_running.expression)
+        .where(User.id == user_id)
+        .with_for_update(key_share=True, of=User)
+        # Not its user, project and task: their joins would make the outer join an inner one,
+        # and a timer found is one to refuse or stop (which reads them when it needs them).
+        .options(lazyload("*"))
     )
     if running is None or running.id == keep:
         return
