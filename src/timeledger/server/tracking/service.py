@@ -95,8 +95,21 @@ def find_entry(session: Session, actor: Actor, entry_id: str) -> TimeEntry:
     return entry
 
 
+def find_in_view(session: Session, actor: Actor, entry_id: str) -> tuple[Viewer, TimeEntry]:
+    """The entry, and the viewer that shows it (its account read in the same statement)."""
+    uid = parse_id(entry_id)
+    stmt = visible_entries(actor).add_columns(Account)
+    stmt = stmt.join(Account, Account.id == TimeEntry.account_id).where(TimeEntry.id == uid)
+    row = session.execute(stmt).first() if uid else None
+    if row is None:
+        raise NotFound("time entry")
+    entry, account = row
+    return Viewer(account, utcnow()), entry
+
+
 def get_entry(session: Session, actor: Actor, entry_id: str) -> EntryView:
-    return viewer(session, actor).view(find_entry(session, actor, entry_id))
+    view, entry = find_in_view(session, actor, entry_id)
+    return view.view(entry)
 
 
 def list_entries(
@@ -606,8 +619,7 @@ def _flush_running(session: Session, entry: TimeEntry) -> None:
 
 
 def stop_entry(session: Session, actor: Actor, entry_id: str, command: StopTimer) -> EntryView:
-    view = viewer(session, actor)
-    entry = find_entry(session, actor, entry_id)
+    view, entry = find_in_view(session, actor, entry_id)
     _settle_overdue(session, view, entry)
     if not entry.is_running:
         raise Conflict("time entry is not running", code="not_running")
@@ -648,8 +660,7 @@ def stop_current_timer(session: Session, actor: Actor, command: StopTimer) -> En
 def restart_entry(
     session: Session, actor: Actor, entry_id: str, command: RestartTimer
 ) -> EntryView:
-    view = viewer(session, actor)
-    entry = find_entry(session, actor, entry_id)
+    view, entry = find_in_view(session, actor, entry_id)
     _settle_overdue(session, view, entry)
     if entry.is_running:
         raise Conflict("time entry is already running", code="already_running")
@@ -828,8 +839,7 @@ def create_entry(session: Session, actor: Actor, command: TimeEntryCreate) -> En
 def update_entry(
     session: Session, actor: Actor, entry_id: str, command: TimeEntryUpdate
 ) -> EntryView:
-    view = viewer(session, actor)
-    entry = find_entry(session, actor, entry_id)
+    view, entry = find_in_view(session, actor, entry_id)
     _settle_overdue(session, view, entry)
     ensure_unlocked(entry)
     changes = command.changes()
