@@ -16,10 +16,15 @@ import pytest
 from sqlalchemy import Integer, cast, create_engine, literal, select, text
 from sqlalchemy.engine import make_url
 
+from timeledger.server.accounts.models import Account
+from timeledger.server.catalog.models import Client
 from timeledger.server.config import Settings, SettingsError
 from timeledger.server.core.errors import Conflict
+from timeledger.server.core.ids import new_id
 from timeledger.server.core.types import Fixed
 from timeledger.server.db import Database, FairLock, batches
+from timeledger.server.outbox.models import OutboxEvent
+from timeledger.server.outbox.service import emit
 
 
 def test_dropped_connections_fail_one_request_with_503_then_recover(db, api):
@@ -282,3 +287,25 @@ def test_the_write_lock_goes_to_its_waiters_in_the_order_they_came():
     assert order == list(range(8))
     with lock:  # free again, with no one left in line
         assert not lock._queue
+
+
+def test_rows_inserted_now_follow_a_new_account_and_leave_the_rest_to_the_flush(db, tenant):
+    """insert_now (the outbox, the audit trail) writes at once, past the unit of work: a new
+    account its rows reference is written first; whatever else is pending waits for the
+    session's own flush."""
+    known = uuid.UUID(tenant.account_id)
+    with db.transaction(write=True) as session:
+        session.add(Client(account_id=known, name="Pending"))
+        first = emit(session, known, "client.created", {"n": 1})
+        assert [type(row) for row in session.new] == [Client]  # left to the flush
+        newer = Account(id=new_id(), name="Hooli", settings={})
+        session.add(newer)
+        second = emit(session, newer.id, "client.created", {"n": 2})
+        assert not session.new  # the account had to go first: the flush took all
+    with db.transaction(write=False) as session:
+        stored = session.execute(
+            select(OutboxEvent.id, OutboxEvent.account_id, OutboxEvent.data).where(
+                OutboxEvent.id.in_([first, second])
+            )
+        ).all()
+    assert sorted(stored) == [(first, known, {"n": 1}), (second, newer.id, {"n": 2})]

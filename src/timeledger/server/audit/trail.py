@@ -11,13 +11,13 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from timeledger.server.audit.models import AuditRecord
 from timeledger.server.core.actor import Actor
 from timeledger.server.core.clock import utcnow
 from timeledger.server.core.ids import new_id
+from timeledger.server.db import insert_now
 
 Snapshot = Mapping[str, Any]
 
@@ -71,7 +71,7 @@ def record_many(
             }
         )
     if rows:
-        session.execute(insert(AuditRecord), rows)
+        insert_now(session, AuditRecord, rows)
 
 
 def _changed(

@@ -829,9 +829,9 @@ def create_entry(session: Session, actor: Actor, command: TimeEntryCreate) -> En
     warnings = _overlap_warnings(session, view, entry)
     data = payload(entry)
     emit(session, actor.account_id, "time_entry.created", data)
-    if entry.is_running:  # before the trail's INSERT flushes the first: both in one
-        emit(session, actor.account_id, "time_entry.started", data)
     trail.record(session, actor, "time_entry.created", entry, None, data)
+    if entry.is_running:
+        emit(session, actor.account_id, "time_entry.started", data)
     derived.entry_written(session, actor, entry, new=True)
     return view.view(entry, warnings)
 

@@ -199,14 +199,14 @@ def ping(session: Session, actor: Actor, id: str) -> WebhookDelivery:
     sub = get_subscription(session, actor, id)
     _require_active(sub, "pinging it")
     now = utcnow()
-    event = emit(session, sub.account_id, "webhook.ping", {"webhook_id": str(sub.id)})
-    event.dispatched_at = now  # delivered below, to this subscription only: no fan-out
-    session.flush()
+    # Delivered below, to this subscription only: no fan-out.
+    data = {"webhook_id": str(sub.id)}
+    event_id = emit(session, sub.account_id, "webhook.ping", data, dispatched_at=now)
     delivery = WebhookDelivery(
         account_id=sub.account_id,
         subscription_id=sub.id,
-        event_id=event.id,
-        event_type=event.type,
+        event_id=event_id,
+        event_type="webhook.ping",
         next_attempt_at=now,
     )
     session.add(delivery)
