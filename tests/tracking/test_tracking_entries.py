@@ -803,3 +803,30 @@ def test_pagination_envelope(api: TestClient, work: Work, sdk: keito.Keito) -> N
     assert [e.id for e in pages] == newest_first
     empty = ok(api.get(f"{V2}/time_entries", params={"from": "2030-01-01"}))
     assert (empty["total_pages"], empty["total_entries"], empty["time_entries"]) == (0, 0, [])
+
+
+def test_a_small_first_page_joins_its_people_projects_and_tasks_into_one_query(
+    api: TestClient, work: Work, db: Database
+) -> None:
+    """Up to 50 entries, the page's query joins what each entry names (three fewer queries);
+    a bigger page reads each person, project and task once (SELECT ... IN). Same answer."""
+    for day in range(1, 4):
+        post_entry(api, work, spent_date=f"2026-05-0{day}", hours=1)
+    reads: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().startswith("SELECT"):
+            reads.append(statement)
+
+    answers = []
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        for per_page in (50, 51):
+            reads.clear()
+            answers.append(ok(api.get(f"{V2}/time_entries", params={"per_page": per_page})))
+            # the account, the count, the page; then one each for people, projects, tasks
+            assert len(reads) == (3 if per_page == 50 else 6), reads
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert answers[0]["time_entries"] == answers[1]["time_entries"]
+    assert [e["project"]["name"] for e in answers[0]["time_entries"]] == ["Website"] * 3

@@ -117,8 +117,10 @@ def list_entries(
 ) -> Page[EntryView]:
     view = viewer(session, actor)
     stmt = apply_filters(visible_entries(actor), filters, view)
-    stmt = stmt.order_by(TimeEntry.spent_date.desc(), TimeEntry.id.desc()).options(*PAGE_LOADING)
-    result = paginate(session, stmt, page, per_page)
+    stmt = stmt.order_by(TimeEntry.spent_date.desc(), TimeEntry.id.desc())
+    result = paginate(
+        session, stmt.options(*_page_loading(session, page, per_page)), page, per_page
+    )
     return Page([view.view(e) for e in result.items], result.total, result.page, result.per_page)
 
 
@@ -130,6 +132,21 @@ PAGE_LOADING = (
     selectinload(TimeEntry.project),
     selectinload(TimeEntry.task),
 )
+# Up to this many entries a page, joining them costs less than three more queries.
+JOINED_PAGE_MAX = 50
+
+
+def _page_loading(session: Session, page: int, per_page: int) -> tuple[Any, ...]:
+    """PAGE_LOADING, or for a small page whose query reads only the page's own rows (its
+    first page; any page on PostgreSQL, which picks a later page's ids first: crud.paginate)
+    none: the models join people, projects and tasks into that one query. A page of 10 cost
+    a third less CPU so; SQLite's OFFSET would join every row it skips (page 40 of 50 entries:
+    5.5 -> 8.7 ms), and a page of 100 measured the same either way."""
+    if per_page <= JOINED_PAGE_MAX and (
+        page == 1 or session.get_bind().dialect.name == "postgresql"
+    ):
+        return ()
+    return PAGE_LOADING
 
 
 def apply_filters(stmt: Select[TimeEntry], f: EntryFilters, view: Viewer) -> Select[TimeEntry]:
