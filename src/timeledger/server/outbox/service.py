@@ -29,5 +29,5 @@ def emit(
         raise ValueError(f"{type!r} is not in the event catalogue")
     event_id = new_id()
     row = {"id": event_id, "account_id": account_id, "type": type, "data": data}
-    insert_now(session, OutboxEvent, [{**row, "dispatched_at": dispatched_at}])
+    insert_now(session, OutboxEvent, [row | {"dispatched_at": dispatched_at}])
     return event_id

@@ -219,7 +219,8 @@ def touch(session: Session, account_id: uuid.UUID, project_id: uuid.UUID, day: d
     unless the project is at hand and asks for no notice (most do not: then the commit
     neither reads the project again nor opens a savepoint for the check)."""
     project = _at_hand(session, Project, project_id)
-    if project is not None and not _asks_for_notice(project):
+    loaded = project is not None and not _NOTICE & inspect(project).unloaded
+    if loaded and not _asks_for_notice(project):
         return
     session.info.setdefault(_TOUCHED, set()).add((account_id, project_id, day.replace(day=1)))
     # The session holds what it loaded weakly, and a request's handler has let go of the
@@ -229,17 +230,14 @@ def touch(session: Session, account_id: uuid.UUID, project_id: uuid.UUID, day: d
     held[account_id] = _at_hand(session, Account, account_id)
 
 
-_NOTICE = {"notify_when_over_budget", "budget_by"}
+_NOTICE = {"notify_when_over_budget", "budget_by"}  # what _asks_for_notice reads
 _HELD = "timeledger.budget.held"
 
 
 def _at_hand(session: Session, model: type[Any], key: uuid.UUID) -> Any:
-    """The row, if the session holds it loaded (no SQL); a project with what
-    `_asks_for_notice` reads."""
+    """The row, if the session holds it (no SQL)."""
     found = session.identity_map.get(session.identity_key(model, key))
-    if isinstance(found, model) and not (model is Project and _NOTICE & inspect(found).unloaded):
-        return found
-    return None
+    return found if isinstance(found, model) else None
 
 
 def _asks_for_notice(project: Project) -> bool:

@@ -10,9 +10,9 @@ Python.
 An export is planned inside the request (filters checked, so a bad one is a 4xx before any
 byte is sent) and run by the response in a read transaction of its own, reading rows in
 batches as the query runs (db.batches: libpq's chunked rows on PostgreSQL, SQLite's own
-cursor); XLSX goes through
-XlsxWriter's constant-memory mode into a temporary file that is then streamed. The
-response makes its chunks a few ahead of the sending (surfaces/native/exporting.py)."""
+cursor); XLSX goes through XlsxWriter's constant-memory mode into a temporary file that is
+then streamed. The response makes its chunks a few ahead of the sending
+(surfaces/native/exporting.py)."""
 
 from __future__ import annotations
 

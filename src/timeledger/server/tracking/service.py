@@ -87,14 +87,6 @@ def visible_to(actor: Actor, table: Any) -> list[ColumnElement[bool]]:
     return where
 
 
-def find_entry(session: Session, actor: Actor, entry_id: str) -> TimeEntry:
-    uid = parse_id(entry_id)
-    entry = session.scalar(visible_entries(actor).where(TimeEntry.id == uid)) if uid else None
-    if entry is None:
-        raise NotFound("time entry")
-    return entry
-
-
 def find_in_view(session: Session, actor: Actor, entry_id: str) -> tuple[Viewer, TimeEntry]:
     """The entry, and the viewer that shows it (its account read in the same statement)."""
     uid = parse_id(entry_id)
@@ -1001,7 +993,7 @@ def _merge(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete_entry(session: Session, actor: Actor, entry_id: str) -> None:
-    entry = find_entry(session, actor, entry_id)
+    _, entry = find_in_view(session, actor, entry_id)
     ensure_unlocked(entry)
     data = payload(entry)
     derived.entry_deleting(session, actor, entry)
