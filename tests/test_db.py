@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Integer, cast, create_engine, literal, select, text
+from sqlalchemy import Integer, cast, create_engine, event, inspect, literal, select, text
 from sqlalchemy.engine import make_url
 
 from timeledger.server.accounts.models import Account
@@ -22,7 +22,7 @@ from timeledger.server.config import Settings, SettingsError
 from timeledger.server.core.errors import Conflict
 from timeledger.server.core.ids import new_id
 from timeledger.server.core.types import Fixed
-from timeledger.server.db import Database, FairLock, batches
+from timeledger.server.db import Database, FairLock, batches, insert_object
 from timeledger.server.outbox.models import OutboxEvent
 from timeledger.server.outbox.service import emit
 
@@ -309,3 +309,36 @@ def test_rows_inserted_now_follow_a_new_account_and_leave_the_rest_to_the_flush(
             )
         ).all()
     assert sorted(stored) == [(first, known, {"n": 1}), (second, newer.id, {"n": 2})]
+
+
+def test_an_object_inserted_now_is_in_the_session_as_loaded_with_its_defaults(db, tenant):
+    """insert_object (a time entry's create) writes the row at once and keeps the object as
+    if read back: its defaults set on it, nothing pending, nothing to read again."""
+    known = uuid.UUID(tenant.account_id)
+    statements: list[str] = []
+    with db.transaction(write=True) as session:
+        client = Client(account_id=known, name="Initech", currency=None, is_active=None)
+        insert_object(session, client)
+        state = inspect(client)
+        assert state.persistent and client in session
+        assert not session.new and not session.dirty
+        event.listen(session.connection(), "before_cursor_execute", _note(statements))
+        assert client.is_active is True  # None takes the column default, as a flush does
+        assert client.currency is None and client.name == "Initech"
+        assert client.created_at == client.updated_at and client.id is not None
+        assert statements == []  # every column is loaded: nothing read back
+        client.company = "Initech LLC"  # an ordinary change of a loaded row from here on
+        session.flush()
+        assert [s.split()[0] for s in statements] == ["UPDATE"]
+    with db.transaction(write=False) as session:
+        stored = session.get(Client, client.id)
+        assert stored is not None
+        assert (stored.name, stored.company, stored.is_active) == ("Initech", "Initech LLC", True)
+        assert stored.created_at == client.created_at
+
+
+def _note(statements: list[str]) -> Any:
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    return note

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import (
     Connection,
+    CursorResult,
     Dialect,
     Engine,
     Select,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
     make_url,
     text,
 )
@@ -41,7 +43,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached
 
 from timeledger.server.config import Settings
 from timeledger.server.core.errors import Conflict, Unavailable
@@ -57,7 +59,9 @@ def upsert(dialect: str, table: Any) -> PgInsert | SqliteInsert:
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
-def insert_now(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
+def insert_now(
+    session: Session, model: type[Base], rows: Sequence[dict[str, Any]]
+) -> CursorResult[Any]:
     """INSERT `rows` into `model`'s table now, on the session's connection: past the unit
     of work and the flush the session runs before any statement of its own, for the rows
     every write appends (outbox events, audit records; their flushes cost a create about a
@@ -67,7 +71,28 @@ def insert_now(session: Session, model: type[Base], rows: Sequence[dict[str, Any
     referenced = _referenced(table)
     if any(getattr(pending, "__table__", None) in referenced for pending in session.new):
         session.flush()
-    session.connection().execute(insert(table), rows)
+    return session.connection().execute(insert(table), rows)
+
+
+def insert_object(session: Session, obj: Base) -> None:
+    """INSERT a new object's row now (insert_now) and keep the object in the session as
+    if loaded from it, for the one row a request writes on its hot path (a time entry: the
+    unit of work's flush cost a create a third of its time). As a flush would, attributes
+    left unset or None take their column's default; no flush event runs for the row."""
+    mapper = inspect(obj).mapper
+    given = obj.__dict__
+    row = {
+        attr.columns[0].key: given[attr.key]
+        for attr in mapper.column_attrs
+        if given.get(attr.key) is not None
+    }
+    inserted = insert_now(session, type(obj), [row]).last_inserted_params()
+    assert not isinstance(inserted, list)  # one row: executed once, not as a batch
+    for attr in mapper.column_attrs:
+        if given.get(attr.key) is None:
+            setattr(obj, attr.key, inserted.get(attr.columns[0].key))
+    make_transient_to_detached(obj)  # what it holds now counts as loaded, nothing as changed
+    session.add(obj)
 
 
 @cache

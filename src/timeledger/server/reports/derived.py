@@ -21,7 +21,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -55,7 +55,7 @@ from timeledger.server.catalog.models import Client, Project
 from timeledger.server.core.actor import Actor
 from timeledger.server.core.clock import utcnow
 from timeledger.server.core.money import AMOUNT_SCALE, minor_units
-from timeledger.server.db import upsert
+from timeledger.server.db import insert_object, upsert
 from timeledger.server.expenses.models import Expense
 from timeledger.server.outcomes import projection
 from timeledger.server.outcomes.models import Outcome
@@ -88,6 +88,17 @@ def entry_written(
         day = date.fromisoformat(before["spent_date"])
         if (project_id, day) != (entry.project_id, entry.spent_date):
             budget.touch(session, entry.account_id, project_id, day)
+
+
+def insert_entry(session: Session, entry: TimeEntry, viewer: Viewer) -> None:
+    """Write a new entry now, past the unit of work (db.insert_object), with what a flush
+    would derive for it (_before_flush, _after_flush): its stored figures, and what it adds
+    to the kept totals."""
+    store(entry, viewer)
+    insert_object(session, entry)
+    deltas = _deltas([entry])
+    if deltas:
+        _apply(session, deltas)
 
 
 def entry_deleting(session: Session, actor: Actor, entry: TimeEntry) -> None:
@@ -323,7 +334,8 @@ def _current(row: Any) -> Callable[[str], Any]:
     return value
 
 
-def _deltas(session: Session) -> Deltas:
+def _deltas(new: Iterable[Any], dirty: Iterable[Any] = (), deleted: Iterable[Any] = ()) -> Deltas:
+    """What writing these rows adds to the kept totals."""
     deltas: Deltas = {}
 
     def add(row: Any, value: Callable[[str], Any], sign: int) -> None:
@@ -335,12 +347,12 @@ def _deltas(session: Session) -> Deltas:
                 for i, figure in enumerate(figures):
                     total[i] += sign * int(figure or 0)
 
-    for row in session.new:
+    for row in new:
         add(row, _current(row), 1)
-    for row in session.dirty:
+    for row in dirty:
         add(row, _before(row), -1)
         add(row, _current(row), 1)
-    for row in session.deleted:
+    for row in deleted:
         add(row, _before(row), -1)
     return {key: figures for key, figures in deltas.items() if any(figures)}
 
@@ -423,7 +435,7 @@ def _before_flush(session: Session, _flush: UOWTransaction, _instances: Any) -> 
                 assert account is not None
                 viewer = viewers[entry.account_id] = Viewer(account, now)
             store(entry, viewer)
-    session.info[_DELTAS] = _deltas(session)
+    session.info[_DELTAS] = _deltas(session.new, session.dirty, session.deleted)
 
 
 @event.listens_for(Session, "after_flush_postexec")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -621,11 +623,13 @@ def _make_room_for_timer(
     _stop(session, actor, running, view.now)
 
 
-def _flush_running(session: Session, entry: TimeEntry) -> None:
-    """Flush a running timer; the partial unique index settles races between two starts."""
+@contextmanager
+def _writing_timer(session: Session) -> Iterator[None]:
+    """Around the write of a running timer: the partial unique index settles races between
+    two starts."""
     try:
         with session.begin_nested():
-            session.flush()
+            yield
     except IntegrityError:
         raise Conflict("the user already has a running timer", code="timer_running") from None
 
@@ -684,7 +688,8 @@ def restart_entry(
     entry.ended_at = None
     if entry.started_at is None:
         entry.started_at = view.now
-    _flush_running(session, entry)
+    with _writing_timer(session):
+        session.flush()
     after = payload(entry)
     emit(session, entry.account_id, "time_entry.started", after)
     trail.record(session, actor, "time_entry.started", entry, before, after)
@@ -815,8 +820,8 @@ def create_entry(session: Session, actor: Actor, command: TimeEntryCreate) -> En
         entry.duration_seconds = 0
         entry.is_running = True
         _make_room_for_timer(session, actor, view, user.id, command.replace_running)
-        session.add(entry)
-        _flush_running(session, entry)
+        with _writing_timer(session):
+            derived.insert_entry(session, entry, view)
     else:
         interval: Interval | None
         if command.started_at is not None or command.ended_at is not None:
@@ -836,8 +841,7 @@ def create_entry(session: Session, actor: Actor, command: TimeEntryCreate) -> En
         _check_billable(entry)
         if interval is not None:
             entry.started_at, entry.ended_at = interval.start, interval.end
-        session.add(entry)
-        session.flush()
+        derived.insert_entry(session, entry, view)
     warnings = _overlap_warnings(session, view, entry)
     data = payload(entry)
     emit(session, actor.account_id, "time_entry.created", data)
