@@ -371,15 +371,16 @@ def test_budget_threshold_crossed_once_per_crossing(api, book, events):
 
 
 def test_a_writes_budget_check_finds_running_timers_without_reading_the_project(api, book, db):
-    """SQLite's plan of the budget check's question "does the project have a running
-    timer?": the partial index of running timers, never the project's entries."""
+    """SQLite's plan of the budget check, one statement: the project's kept totals by their
+    key, "does the project have a running timer?" by the partial index of running timers
+    (never the project's entries), and its alert by the (project, period) key."""
     if not db.is_sqlite:
         pytest.skip("the plan checked is SQLite's (PostgreSQL's depends on its statistics)")
     _budgeted(api, book, budget_by="project", budget=10, notify_when_over_budget=True)
     plans: list[list[str]] = []
 
     def explain(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith("SELECT time_entries.id") and "is_running = 1" in statement:
+        if "FROM project_spending" in statement and "is_running = 1" in statement:
             rows = cursor.connection.execute("EXPLAIN QUERY PLAN " + statement, parameters)
             plans.append([row[3] for row in rows])
 
@@ -391,15 +392,22 @@ def test_a_writes_budget_check_finds_running_timers_without_reading_the_project(
     assert plans, "the budget check asked nothing about running timers"
     for plan in plans:
         assert plan == [
+            "SEARCH project_spending USING INDEX sqlite_autoindex_project_spending_1 "
+            "(project_id=? AND month>? AND month<?)",
+            "SCALAR SUBQUERY 1",
             "SEARCH time_entries USING INDEX ix_time_entries_running_project "
-            "(account_id=? AND project_id=? AND spent_date<?)"
+            "(account_id=? AND project_id=? AND spent_date>? AND spent_date<?)",
+            "SCALAR SUBQUERY 2",
+            "SEARCH project_budget_alerts USING INDEX sqlite_autoindex_project_budget_alerts_2 "
+            "(project_id=? AND period=?)",
         ]
 
 
 def test_a_write_to_a_project_without_notices_checks_no_budget(api, book, db, events):
     """Most projects ask for no over-budget notice: a write to one neither reads the project
     again nor opens a savepoint at commit. One that asks is still checked, with the project
-    and account the write loaded (the handler let go of them before its commit)."""
+    and account the write loaded (the handler let go of them before its commit), in one
+    read (budget.measure_kept)."""
     statements: list[str] = []
 
     def seen(conn, cursor, statement, parameters, context, executemany):
@@ -418,6 +426,7 @@ def test_a_write_to_a_project_without_notices_checks_no_budget(api, book, db, ev
     assert any("SAVEPOINT" in s for s in statements)
     check = statements[next(i for i, s in enumerate(statements) if "SAVEPOINT" in s) :]
     assert not [s for s in check if re.search(r"\bFROM (projects|accounts)\b", s)]
+    assert len([s for s in check if s.lstrip().startswith("SELECT")]) == 1, check
     assert [kind for kind, _ in events("project.budget")] == ["project.budget_threshold_crossed"]
 
 

@@ -27,7 +27,20 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, event, func, inspect, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    Uuid,
+    and_,
+    bindparam,
+    delete,
+    event,
+    func,
+    inspect,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from timeledger.server.accounts.models import Account
@@ -118,41 +131,47 @@ def budgets_of(session: Session, projects: list[Project]) -> dict[uuid.UUID, Dec
 
 
 def measure(
-    session: Session, figures: Figures, projects: list[Project], as_of: date, *, kept: bool = False
+    session: Session, figures: Figures, projects: list[Project], as_of: date
 ) -> list[Status]:
-    """Budget and spending of these projects (all of one account) as of a day: total
-    budgets up to that day, monthly budgets in its month. `kept`: from the kept monthly
-    totals (ProjectSpending) instead of the ledger, for an `as_of` that ends a month."""
+    """Budget and spending of these projects (all of one account) as of a day, from the
+    ledger: total budgets up to that day, monthly budgets in its month."""
     if not projects:
         return []
-    spent = (_kept if kept else _ledger)(session, figures, projects, as_of)
+    spent = _ledger(session, figures, projects, as_of)
     budgets = budgets_of(session, projects)
-    statuses = []
-    for project in projects:
-        row = spent.get(project.id)
-        code = row["currency"] if row else currency_of(project, figures.account)
-        money = project.budget_by in MONEY_BUDGETS
-        if row is None:
-            used = Decimal(0)
-        elif money:
-            used = Figures.from_minor(row["billable_minor"], code) + from_scaled(
-                row["outcome_revenue"]
-            )
-            if project.cost_budget_include_expenses:
-                used += from_scaled(row["expense_billable"])
-        else:
-            used = from_scaled(row["hours"], 4)
-        statuses.append(
-            Status(
-                project=project,
-                unit="money" if money else "hours",
-                period=period_of(project, as_of),
-                currency=code,
-                budget=budgets.get(project.id),
-                spent=used,
-            )
-        )
-    return statuses
+    return [
+        _status(project, figures, spent.get(project.id), budgets.get(project.id), as_of)
+        for project in projects
+    ]
+
+
+def _status(
+    project: Project,
+    figures: Figures,
+    row: dict[str, Any] | None,
+    budget: Decimal | None,
+    as_of: date,
+) -> Status:
+    """A project's Status from what it spent (`row`: SPENT measures and currency; None if
+    nothing)."""
+    code = row["currency"] if row else currency_of(project, figures.account)
+    money = project.budget_by in MONEY_BUDGETS
+    if row is None:
+        used = Decimal(0)
+    elif money:
+        used = Figures.from_minor(row["billable_minor"], code) + from_scaled(row["outcome_revenue"])
+        if project.cost_budget_include_expenses:
+            used += from_scaled(row["expense_billable"])
+    else:
+        used = from_scaled(row["hours"], 4)
+    return Status(
+        project=project,
+        unit="money" if money else "hours",
+        period=period_of(project, as_of),
+        currency=code,
+        budget=budget,
+        spent=used,
+    )
 
 
 Spent = dict[uuid.UUID, dict[str, Any]]  # project -> SPENT measures and its currency
@@ -182,33 +201,69 @@ def _ledger(session: Session, figures: Figures, projects: list[Project], as_of: 
     return {row["project"]: dict(row) for row in rows}
 
 
-def _kept(session: Session, figures: Figures, projects: list[Project], as_of: date) -> Spent:
-    """Finished time, outcomes and expenses from ProjectSpending (whole months, so `as_of`
-    is the last day of a month or date.max), plus running timers measured live."""
-    ps = ProjectSpending
+def _kept_at_once() -> Select[Any]:
+    """A project's kept totals over [:first, :last] (ProjectSpending), whether a timer runs
+    in it (measured live), and its alert of :period: one statement, built once (a budget
+    check runs on every write to a project that asks for notices)."""
+    ps, te = ProjectSpending, TimeEntry
+    project = bindparam("project", type_=Uuid)
+    first, last = bindparam("first", type_=Date), bindparam("last", type_=Date)
+    running = (
+        select(te.id)
+        .where(
+            te.account_id == bindparam("account"),
+            te.is_running.expression,
+            te.project_id == project,
+            te.spent_date >= first,
+            te.spent_date <= last,
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    alert = select(BudgetAlert.id).where(
+        BudgetAlert.project_id == project, BudgetAlert.period == bindparam("period")
+    )
+    return select(
+        *(func.coalesce(func.sum(ps.__table__.c[m]), 0).label(m) for m in SPENT),
+        running.label("running"),
+        alert.scalar_subquery().label("alert"),
+    ).where(ps.project_id == project, ps.month >= first, ps.month <= last)
+
+
+_KEPT_AT_ONCE = _kept_at_once()
+
+
+def measure_kept(
+    session: Session, figures: Figures, project: Project, as_of: date
+) -> tuple[Status, uuid.UUID | None]:
+    """A project's Status from the kept monthly totals, as `measure` finds it from the
+    ledger, for an `as_of` that ends a month (or date.max); and the id of its alert for
+    the period, if there is one."""
+    first = month_of(as_of)[0] if project.budget_is_monthly else date.min
     found = session.execute(
-        select(ps.project_id, *(func.sum(ps.__table__.c[m]).label(m) for m in SPENT))
-        .where(_window(projects, as_of, ps, ps.month))
-        .group_by(ps.project_id)
-    ).mappings()
-    spent: Spent = {row["project_id"]: dict(row) for row in found}
-    for project in projects:
-        code = currency_of(project, figures.account)
-        total = spent.setdefault(project.id, dict.fromkeys(SPENT, 0))
-        total["currency"] = code
+        _KEPT_AT_ONCE,
+        {
+            "project": project.id,
+            "account": figures.account.id,
+            "first": first,
+            "last": as_of,
+            "period": period_of(project, as_of),
+        },
+    ).one()
+    code = currency_of(project, figures.account)
+    spent = {m: found[i] for i, m in enumerate(SPENT)} | {"currency": code}
+    if found.running is not None:  # rare: the usual case builds no live query
         running = and_(
             TimeEntry.account_id == figures.account.id,
             TimeEntry.is_running.expression,
             _window([project], as_of, TimeEntry, TimeEntry.spent_date),
         )
-        if session.scalar(select(TimeEntry.id).where(running).limit(1)) is None:
-            continue  # the usual case, without building the live query
-        one = replace(figures, currencies=(code,))
-        cube = Cube(one, entries=running, finished=False)
+        cube = Cube(replace(figures, currencies=(code,)), entries=running, finished=False)
         for live in session.execute(cube.query([], ["hours", "billable_minor"])).mappings():
-            total["hours"] += live["hours"]
-            total["billable_minor"] += live["billable_minor"]
-    return spent
+            spent["hours"] += live["hours"]
+            spent["billable_minor"] += live["billable_minor"]
+    budget = budgets_of(session, [project])[project.id]
+    return _status(project, figures, spent, budget, as_of), found.alert
 
 
 # --- crossings --------------------------------------------------------------------------------
@@ -285,20 +340,14 @@ def settle(session: Session, touched: Iterable[tuple[uuid.UUID, uuid.UUID, date]
             )
         days = [month_of(m)[1] for m in months] if project.budget_is_monthly else [date.max]
         for day in days:
-            (status,) = measure(session, figures[account_id], [project], day, kept=True)
-            _alert(session, status)
+            _alert(session, *measure_kept(session, figures[account_id], project, day))
 
 
-def _alert(session: Session, status: Status) -> None:
+def _alert(session: Session, status: Status, existing: uuid.UUID | None) -> None:
     project = status.project
-    existing = session.scalar(
-        select(BudgetAlert).where(
-            BudgetAlert.project_id == project.id, BudgetAlert.period == status.period
-        )
-    )
     if not status.crossed:
         if existing is not None:
-            session.execute(delete(BudgetAlert).where(BudgetAlert.id == existing.id))
+            session.execute(delete(BudgetAlert).where(BudgetAlert.id == existing))
         return
     if existing is not None:
         return
