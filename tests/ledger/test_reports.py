@@ -370,6 +370,32 @@ def test_budget_threshold_crossed_once_per_crossing(api, book, events):
     assert len(events("project.budget")) == 2
 
 
+def test_a_running_timer_counts_toward_its_projects_budget_as_it_reads_now(
+    api, book, events, frozen
+):
+    """A write's budget check adds running timers live, as the entry reads at that moment
+    (the hours and amount its list shows), up to the account's auto-stop."""
+    _budgeted(api, book, budget_by="project_cost", budget=200, notify_when_over_budget=True)
+    frozen(datetime(2026, 3, 10, 9, 0, tzinfo=UTC))
+    timer = post(api, "time_entries", **book.entry(spent_date="2026-03-10", is_running=True))
+    frozen(datetime(2026, 3, 10, 10, 30, 27, 500_000, tzinfo=UTC))
+    post(api, "time_entries", **book.entry(spent_date="2026-03-02", hours="0.49"))
+    assert events("project.budget") == []  # 150.75 live + 49.00 = 199.75
+    live = get(api, f"time_entries/{timer['id']}")
+    assert (live["hours"], live["billable_amount"]) == (Decimal("1.5075"), Decimal("150.75"))
+    post(api, "time_entries", **book.entry(spent_date="2026-03-03", hours="0.01"))
+    [(_, data)] = events("project.budget")
+    assert data["unit"] == "money" and Decimal(data["spent"]) == Decimal("200.75")
+    # an auto-stop limit of an hour counts the timer's first hour only: back under (100 +
+    # 51.00, the alert re-armed), then over again at 100 + 100.00
+    ok(api.patch(f"{V2}/company", json={"auto_stop_after_hours": 1}))
+    post(api, "time_entries", **book.entry(spent_date="2026-03-04", hours="0.01"))
+    assert len(events("project.budget")) == 1
+    post(api, "time_entries", **book.entry(spent_date="2026-03-04", hours="0.49"))
+    [_, (_, again)] = events("project.budget")
+    assert Decimal(again["spent"]) == Decimal(200)
+
+
 def test_a_writes_budget_check_finds_running_timers_without_reading_the_project(api, book, db):
     """SQLite's plan of the budget check, one statement: the project's kept totals by their
     key, "does the project have a running timer?" by the partial index of running timers

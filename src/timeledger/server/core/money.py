@@ -25,6 +25,11 @@ def minor_units(currency: str) -> int:
     return _MINOR_UNITS.get(currency.upper(), 2)
 
 
+def in_minor_units(amount: Decimal | None, currency: str) -> int:
+    """A rounded amount as an integer of the currency's minor unit (None: 0)."""
+    return 0 if amount is None else int(amount.scaleb(minor_units(currency)))
+
+
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """Half-up to the currency's minor unit (2.345 USD -> 2.35, 2.5 JPY -> 3)."""
     return amount.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUND_HALF_UP)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -41,18 +41,19 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from timeledger.server.accounts.models import Account
 from timeledger.server.accounts.settings import AccountSettings
 from timeledger.server.catalog.models import Project, TaskAssignment, UserAssignment
 from timeledger.server.core.clock import utcnow
+from timeledger.server.core.money import in_minor_units
 from timeledger.server.expenses.models import Expense
 from timeledger.server.outbox.service import emit
 from timeledger.server.reports.models import BudgetAlert, ProjectSpending
-from timeledger.server.reports.sql import Cube, Figures, from_scaled, raw
+from timeledger.server.reports.sql import Cube, Figures, from_scaled, hours_of, raw
 from timeledger.server.tracking.models import TimeEntry
-from timeledger.server.tracking.views import currency_of
+from timeledger.server.tracking.views import Viewer, currency_of
 
 log = logging.getLogger("timeledger.budget")
 
@@ -231,6 +232,17 @@ def _kept_at_once() -> Select[Any]:
 
 
 _KEPT_AT_ONCE = _kept_at_once()
+_RUNNING = (
+    select(TimeEntry)
+    .where(
+        TimeEntry.account_id == bindparam("account"),
+        TimeEntry.is_running.expression,
+        TimeEntry.project_id == bindparam("project"),
+        TimeEntry.spent_date >= bindparam("first"),
+        TimeEntry.spent_date <= bindparam("last"),
+    )
+    .options(lazyload("*"))  # their project is the one measured, at hand
+)
 
 
 def measure_kept(
@@ -239,29 +251,21 @@ def measure_kept(
     """A project's Status from the kept monthly totals, as `measure` finds it from the
     ledger, for an `as_of` that ends a month (or date.max); and the id of its alert for
     the period, if there is one."""
-    first = month_of(as_of)[0] if project.budget_is_monthly else date.min
-    found = session.execute(
-        _KEPT_AT_ONCE,
-        {
-            "project": project.id,
-            "account": figures.account.id,
-            "first": first,
-            "last": as_of,
-            "period": period_of(project, as_of),
-        },
-    ).one()
+    window = {
+        "project": project.id,
+        "account": figures.account.id,
+        "first": month_of(as_of)[0] if project.budget_is_monthly else date.min,
+        "last": as_of,
+    }
+    found = session.execute(_KEPT_AT_ONCE, window | {"period": period_of(project, as_of)}).one()
     code = currency_of(project, figures.account)
     spent = {m: found[i] for i, m in enumerate(SPENT)} | {"currency": code}
-    if found.running is not None:  # rare: the usual case builds no live query
-        running = and_(
-            TimeEntry.account_id == figures.account.id,
-            TimeEntry.is_running.expression,
-            _window([project], as_of, TimeEntry, TimeEntry.spent_date),
-        )
-        cube = Cube(replace(figures, currencies=(code,)), entries=running, finished=False)
-        for live in session.execute(cube.query([], ["hours", "billable_minor"])).mappings():
-            spent["hours"] += live["hours"]
-            spent["billable_minor"] += live["billable_minor"]
+    if found.running is not None:  # a timer runs: its live time, as the entry reads now
+        viewer = Viewer(figures.account, figures.now)
+        for entry in session.scalars(_RUNNING, window):
+            live = viewer.figures(entry, viewer.elapsed(entry)[0])
+            spent["hours"] += hours_of(live.rounded_seconds)
+            spent["billable_minor"] += in_minor_units(live.billable_amount, code)
     budget = budgets_of(session, [project])[project.id]
     return _status(project, figures, spent, budget, as_of), found.alert
 

@@ -54,7 +54,7 @@ from timeledger.server.accounts.settings import AccountSettings
 from timeledger.server.catalog.models import Client, Project
 from timeledger.server.core.actor import Actor
 from timeledger.server.core.clock import utcnow
-from timeledger.server.core.money import AMOUNT_SCALE, minor_units
+from timeledger.server.core.money import AMOUNT_SCALE, in_minor_units
 from timeledger.server.db import insert_object, upsert
 from timeledger.server.expenses.models import Expense
 from timeledger.server.outcomes import projection
@@ -115,12 +115,8 @@ def store(entry: TimeEntry, viewer: Viewer) -> None:
     figures = viewer.figures(entry, entry.duration_seconds)
     entry.currency = figures.currency
     entry.rounded_seconds = figures.rounded_seconds
-    entry.billable_minor = _minor(figures.billable_amount, figures.currency)
-    entry.cost_minor = _minor(figures.cost_amount, figures.currency)
-
-
-def _minor(amount: Any, currency: str) -> int:
-    return 0 if amount is None else int(amount.scaleb(minor_units(currency)))
+    entry.billable_minor = in_minor_units(figures.billable_amount, figures.currency)
+    entry.cost_minor = in_minor_units(figures.cost_amount, figures.currency)
 
 
 def recompute(session: Session, account: Account, projects: Select[Any] | None = None) -> int:

@@ -120,14 +120,21 @@ class Viewer:
         running: ColumnElement[bool] = TimeEntry.is_running.expression
         return running if overdue is None else running & ~overdue
 
+    def elapsed(self, entry: TimeEntry) -> tuple[int, Overdue | None]:
+        """The seconds an entry counts now (a running timer's up to now, or up to its
+        auto-stop), and whether it is a forgotten timer."""
+        seconds = entry.duration_seconds
+        if not entry.is_running or entry.timer_started_at is None:
+            return seconds, None
+        overdue = self.overdue(entry)
+        until = overdue.stop_at if overdue else self.now
+        return seconds + max(0, int((until - entry.timer_started_at).total_seconds())), overdue
+
     def view(self, entry: TimeEntry, warnings: tuple[str, ...] = ()) -> EntryView:
-        running, ended_at, seconds = entry.is_running, entry.ended_at, entry.duration_seconds
-        if running and entry.timer_started_at is not None:
-            overdue = self.overdue(entry)
-            until = overdue.stop_at if overdue else self.now
-            seconds += max(0, int((until - entry.timer_started_at).total_seconds()))
-            if overdue:
-                running, ended_at = False, overdue.stop_at
+        seconds, overdue = self.elapsed(entry)
+        running, ended_at = entry.is_running, entry.ended_at
+        if overdue:
+            running, ended_at = False, overdue.stop_at
         figures = self.figures(entry, seconds)
         return EntryView(
             entry=entry,
