@@ -62,10 +62,18 @@ def free_port() -> int:
 
 
 class Server:
-    """`uvicorn bench.app:create_bench_app --factory` against database_url."""
+    """`uvicorn <factory> --factory` against database_url: the app under test
+    (bench.app:create_bench_app) unless told another."""
 
-    def __init__(self, database_url: str, *, access_log: bool = False) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        access_log: bool = False,
+        factory: str = "bench.app:create_bench_app",
+    ) -> None:
         self.database_url = database_url
+        self.factory = factory
         self.access_log = access_log
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -78,7 +86,7 @@ class Server:
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         }
         cmd = [
-            sys.executable, "-m", "uvicorn", "bench.app:create_bench_app", "--factory",
+            sys.executable, "-m", "uvicorn", self.factory, "--factory",
             "--host", HOST, "--port", str(self.port), "--workers", "1",
             "--log-level", "warning", "--access-log" if self.access_log else "--no-access-log",
         ]  # fmt: skip

@@ -7,7 +7,9 @@ one of 10,000 with the same catalogue, each served by one uvicorn process; TimeT
     client as its own user) at 16 and 64 clients, beside /hello and TimeTagger's PUT /records;
   - GET /time_entries by user + date range and by project, first page and page 500, at one
     client on both databases, and at 16 clients beside /hello and TimeTagger's GET /records;
-  - the server's RSS at 64 clients.
+  - the server's RSS at 64 clients;
+  - at 16 clients, the floor of the stack itself (bench/floor.py: FastAPI + Pydantic + one
+    SQLAlchemy Core statement per request), printed beside the budget.
 Then the SQL that the list service generates with its query plans, and the budget.
 """
 
@@ -28,6 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from statistics import median
 from typing import Any
 
+from bench import floor
 from bench.report import Check, summarise
 from bench.runner import progress
 from bench.server import HOST, ROOT, Server, database
@@ -36,6 +39,9 @@ from bench.tracking_data import Tracking, build
 from bench.tracking_plans import explain_list
 
 BIG, SMALL = 1_000_000, 10_000
+FLOOR_FACTORY = "bench.floor:create_floor_app"
+FLOOR_CREATE = "floor: POST one INSERT"
+FLOOR_LIST = "floor: GET one SELECT of 10"
 DEEP_PAGE = 500
 MIB = 1024
 
@@ -181,9 +187,18 @@ def jobs(result: Result, tt_path: str) -> dict[int, list[Job]]:
     reads = [Job(f"GET {q} @big", "big", "get", p) for q, p in result.queries.items()]
     small = [Job(f"GET {q} @10k", "small", "get", p) for q, p in result.small_queries.items()]
     one = [j for pair in zip(reads[:4], small[:4], strict=True) for j in pair]
+    least = [
+        Job(FLOOR_CREATE, "floor", "create"),
+        Job(FLOOR_LIST, "floor", "get", floor.LIST),
+    ]
     return {
         1: one,
-        16: [*writes, *reads, Job("TimeTagger GET /records 50", "tt", "tt_get", tt_path)],
+        16: [
+            *writes,
+            *reads,
+            Job("TimeTagger GET /records 50", "tt", "tt_get", tt_path),
+            *least,
+        ],
         64: writes,
     }
 
@@ -196,10 +211,12 @@ def run_engine(engine: str, tt: TimeTaggerFill, opts: argparse.Namespace) -> Res
         big = build(big_url, opts.entries)
         progress(f"[{engine}] {big.counts} in {big.catalogue.seconds + big.seconds:.0f}s")
         small = build(small_url, SMALL)
+        floor_url = stack.enter_context(database(engine))
         servers = {
             "big": stack.enter_context(Server(big_url)),
             "small": stack.enter_context(Server(small_url)),
             "tt": tt.tt,
+            "floor": stack.enter_context(Server(floor_url, factory=FLOOR_FACTORY)),
         }
         today = datetime.now(UTC).date()
         owner = big.catalogue.token
@@ -223,6 +240,7 @@ def run_engine(engine: str, tt: TimeTaggerFill, opts: argparse.Namespace) -> Res
             "big": ("/api/v2/users/me", {"Authorization": f"Bearer {owner}"}),
             "small": ("/api/v2/users/me", {"Authorization": f"Bearer {small.catalogue.token}"}),
             "tt": ("/timetagger/api/v2/version", {"authtoken": tt.tt.token}),
+            "floor": ("/healthz", {}),
         }
 
         def spec(job: Job, concurrency: int, duration: float) -> dict[str, Any]:
@@ -320,6 +338,21 @@ def budget(result: Result) -> list[Check]:
     return checks
 
 
+def floor_lines(result: Result) -> list[str]:
+    """What the stack allows at all (bench/floor.py), beside the budget's ratios."""
+    create = ratio(result, 16, FLOOR_CREATE, "GET /hello")
+    listing = ratio(result, 16, FLOOR_LIST, "GET /hello")
+    tt = ratio(result, 16, FLOOR_CREATE, "TimeTagger PUT /records")
+    if create is None or listing is None or tt is None:
+        return []
+    return [
+        "   the stack's floor at c=16 (bench/floor.py: FastAPI + Pydantic + one SQLAlchemy Core"
+        " statement, nothing else):",
+        f"     a create is {create:.0%} of hello and {tt:.1f}x TimeTagger PUT;"
+        f" a list of 10 is {listing:.0%} of hello",
+    ]
+
+
 HEADER = (
     f"{'clients':>7}  {'what':<34} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}"
     f" {'non2xx':>6} {'5xx':>4} {'err':>4} {'srv CPU':>7} {'us/req':>7} {'drain s':>7}"
@@ -353,6 +386,7 @@ def render(result: Result, opts: argparse.Namespace) -> str:
         )
     lines.append(f"   server RSS: idle {result.rss_kib['idle'] / MIB:.0f} MiB")
     lines.extend(f"   NOTE {note}" for note in result.notes)
+    lines.extend(floor_lines(result))
     lines.append("   budget:")
     lines.extend(f"     [{c.label}] {c.text}" for c in budget(result))
     return "\n".join(lines)
