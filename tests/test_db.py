@@ -342,3 +342,26 @@ def _note(statements: list[str]) -> Any:
         statements.append(statement)
 
     return note
+
+
+def test_an_object_inserted_now_is_the_row_a_flush_would_write(db):
+    """insert_object writes what the unit of work would: unset and None attributes take
+    their defaults, but None on a JSON column is JSON null, as a flush stores it."""
+    columns = "settings IS NULL, settings, timezone, currency, plan, rate_limit_per_hour"
+
+    def stored(session: Any, account: Account) -> tuple[Any, ...]:
+        found = session.execute(
+            text(f"SELECT {columns} FROM accounts WHERE name = :name"), {"name": account.name}
+        ).one()
+        return tuple(found)
+
+    with db.transaction(write=True) as session:
+        flushed = Account(id=new_id(), name=f"flushed {new_id()}", settings=None, currency=None)
+        session.add(flushed)
+        session.flush()
+        now = Account(id=new_id(), name=f"now {new_id()}", settings=None, currency=None)
+        insert_object(session, now)
+        assert stored(session, now) == stored(session, flushed)
+        assert stored(session, now)[0] in (False, 0)  # JSON null, not SQL NULL
+        assert (now.settings, now.currency) == (None, "USD")
+        session.rollback()

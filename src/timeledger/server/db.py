@@ -77,19 +77,20 @@ def insert_now(
 def insert_object(session: Session, obj: Base) -> None:
     """INSERT a new object's row now (insert_now) and keep the object in the session as
     if loaded from it, for the one row a request writes on its hot path (a time entry: the
-    unit of work's flush cost a create a third of its time). As a flush would, attributes
-    left unset or None take their column's default; no flush event runs for the row."""
+    unit of work's flush cost a create a third of its time). The row is the one a flush
+    would write: attributes left unset or None take their column's default, except that
+    None set on a JSON column is stored as JSON null. No flush event runs for the row."""
     mapper = inspect(obj).mapper
     given = obj.__dict__
-    row = {
-        attr.columns[0].key: given[attr.key]
-        for attr in mapper.column_attrs
-        if given.get(attr.key) is not None
-    }
+    row = {}
+    for attr in mapper.column_attrs:
+        column = attr.columns[0]
+        if attr.key in given and (given[attr.key] is not None or column.type.should_evaluate_none):
+            row[column.key] = given[attr.key]
     inserted = insert_now(session, type(obj), [row]).last_inserted_params()
     assert not isinstance(inserted, list)  # one row: executed once, not as a batch
     for attr in mapper.column_attrs:
-        if given.get(attr.key) is None:
+        if attr.columns[0].key not in row:
             setattr(obj, attr.key, inserted.get(attr.columns[0].key))
     make_transient_to_detached(obj)  # what it holds now counts as loaded, nothing as changed
     session.add(obj)
