@@ -3,17 +3,18 @@
 - Its billed figures (TimeEntry.FIGURE_COLUMNS: currency, rounded seconds, billable and cost
   amounts in minor units), so reports sum columns instead of computing every row. Before each
   flush, every new or changed entry gets them from tracking/views.py, the computation the API
-  shows. They are those of the finished time (`duration_seconds`); for a running timer the
-  reports add the live part themselves (reports/sql.py). They depend on the entry's own rates
+  shows (a create writes its entry past the flush, with the same steps: `insert_entry`).
+  They are those of the finished time (`duration_seconds`); for a running timer the reports
+  add the live part themselves (reports/sql.py). They depend on the entry's own rates
   (snapshots, so changing a project, user or task rate changes no entry), the account's
   rounding and the currency of the entry's project; when the rounding, or a currency an
   account, project or client resolves to, changes, `recompute` redoes the entries concerned
   in SQL after the flush.
-- Totals kept per key (`ROLLUPS`), moved by the difference every flush makes to the rows
-  they sum, and rebuilt with the figures by `recompute`: what each project spent per month
-  (reports/models.py ProjectSpending, of time entries, outcomes and expenses), so budget
-  checks read a few rows (reports/budget.py); and each user's finished time per day
-  (UserDayTime), which reports over people and days sum instead of the entries.
+- Totals kept per key (`ROLLUPS`), moved by the difference every flush (or `insert_entry`)
+  makes to the rows they sum, and rebuilt with the figures by `recompute`: what each project
+  spent per month (reports/models.py ProjectSpending, of time entries, outcomes and
+  expenses), so budget checks read a few rows (reports/budget.py); and each user's finished
+  time per day (UserDayTime), which reports over people and days sum instead of the entries.
 - Its outcome row (outcomes/projection.py) and the budget check of the project it counts
   toward (reports/budget.py): tracking/service.py calls `entry_written`/`entry_deleting`.
 """
