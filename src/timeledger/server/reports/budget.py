@@ -202,47 +202,37 @@ def _ledger(session: Session, figures: Figures, projects: list[Project], as_of: 
     return {row["project"]: dict(row) for row in rows}
 
 
+# A budget check's statements, built once (one runs on every write to a project that asks
+# for notices), with the project and the window [:first, :last] as parameters.
+_PROJECT = bindparam("project", type_=Uuid)
+_FIRST, _LAST = bindparam("first", type_=Date), bindparam("last", type_=Date)
+_RUNNING_IN_WINDOW = and_(
+    TimeEntry.account_id == bindparam("account", type_=Uuid),
+    TimeEntry.is_running.expression,
+    TimeEntry.project_id == _PROJECT,
+    TimeEntry.spent_date >= _FIRST,
+    TimeEntry.spent_date <= _LAST,
+)
+# The project's running timers in the window; their project is the one measured, at hand.
+_RUNNING = select(TimeEntry).where(_RUNNING_IN_WINDOW).options(lazyload("*"))
+
+
 def _kept_at_once() -> Select[Any]:
-    """A project's kept totals over [:first, :last] (ProjectSpending), whether a timer runs
-    in it (measured live), and its alert of :period: one statement, built once (a budget
-    check runs on every write to a project that asks for notices)."""
-    ps, te = ProjectSpending, TimeEntry
-    project = bindparam("project", type_=Uuid)
-    first, last = bindparam("first", type_=Date), bindparam("last", type_=Date)
-    running = (
-        select(te.id)
-        .where(
-            te.account_id == bindparam("account"),
-            te.is_running.expression,
-            te.project_id == project,
-            te.spent_date >= first,
-            te.spent_date <= last,
-        )
-        .limit(1)
-        .scalar_subquery()
-    )
+    """The project's kept totals in the window (ProjectSpending), whether a timer runs in
+    it (then measured live), and its alert of :period, in one statement."""
+    ps = ProjectSpending
+    running = select(TimeEntry.id).where(_RUNNING_IN_WINDOW).limit(1).scalar_subquery()
     alert = select(BudgetAlert.id).where(
-        BudgetAlert.project_id == project, BudgetAlert.period == bindparam("period")
+        BudgetAlert.project_id == _PROJECT, BudgetAlert.period == bindparam("period")
     )
     return select(
         *(func.coalesce(func.sum(ps.__table__.c[m]), 0).label(m) for m in SPENT),
         running.label("running"),
         alert.scalar_subquery().label("alert"),
-    ).where(ps.project_id == project, ps.month >= first, ps.month <= last)
+    ).where(ps.project_id == _PROJECT, ps.month >= _FIRST, ps.month <= _LAST)
 
 
 _KEPT_AT_ONCE = _kept_at_once()
-_RUNNING = (
-    select(TimeEntry)
-    .where(
-        TimeEntry.account_id == bindparam("account"),
-        TimeEntry.is_running.expression,
-        TimeEntry.project_id == bindparam("project"),
-        TimeEntry.spent_date >= bindparam("first"),
-        TimeEntry.spent_date <= bindparam("last"),
-    )
-    .options(lazyload("*"))  # their project is the one measured, at hand
-)
 
 
 def measure_kept(
