@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import httpx
 import keito
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
@@ -275,6 +276,27 @@ def events(db: Database) -> Callable[..., list[tuple[str, dict[str, Any]]]]:
             return [(e.type, e.data) for e in session.scalars(stmt)]
 
     return _events
+
+
+@pytest.fixture
+def sql_run(db: Database) -> Callable[[], AbstractContextManager[list[str]]]:
+    """`with sql_run() as statements:` every SQL statement the database ran in the block,
+    in order (the list may be cleared inside the block to start counting afresh)."""
+
+    @contextmanager
+    def watch() -> Iterator[list[str]]:
+        statements: list[str] = []
+
+        def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            yield statements
+        finally:
+            event.remove(db.engine, "before_cursor_execute", seen)
+
+    return watch
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Integer, cast, create_engine, event, inspect, literal, select, text
+from sqlalchemy import Integer, cast, create_engine, inspect, literal, select, text
 from sqlalchemy.engine import make_url
 
 from timeledger.server.accounts.models import Account
@@ -311,18 +311,17 @@ def test_rows_inserted_now_follow_a_new_account_and_leave_the_rest_to_the_flush(
     assert sorted(stored) == [(first, known, {"n": 1}), (second, newer.id, {"n": 2})]
 
 
-def test_an_object_inserted_now_is_in_the_session_as_loaded_with_its_defaults(db, tenant):
+def test_an_object_inserted_now_is_in_the_session_as_loaded_with_its_defaults(db, tenant, sql_run):
     """insert_object (a time entry's create) writes the row at once and keeps the object as
     if read back: its defaults set on it, nothing pending, nothing to read again."""
     known = uuid.UUID(tenant.account_id)
-    statements: list[str] = []
-    with db.transaction(write=True) as session:
+    with db.transaction(write=True) as session, sql_run() as statements:
         client = Client(account_id=known, name="Initech", currency=None, is_active=None)
         insert_object(session, client)
         state = inspect(client)
         assert state.persistent and client in session
         assert not session.new and not session.dirty
-        event.listen(session.connection(), "before_cursor_execute", _note(statements))
+        statements.clear()
         assert client.is_active is True  # None takes the column default, as a flush does
         assert client.currency is None and client.name == "Initech"
         assert client.created_at == client.updated_at and client.id is not None
@@ -335,13 +334,6 @@ def test_an_object_inserted_now_is_in_the_session_as_loaded_with_its_defaults(db
         assert stored is not None
         assert (stored.name, stored.company, stored.is_active) == ("Initech", "Initech LLC", True)
         assert stored.created_at == client.created_at
-
-
-def _note(statements: list[str]) -> Any:
-    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    return note
 
 
 def test_an_object_inserted_now_is_the_row_a_flush_would_write(db):

@@ -429,25 +429,16 @@ def test_a_writes_budget_check_finds_running_timers_without_reading_the_project(
         ]
 
 
-def test_a_write_to_a_project_without_notices_checks_no_budget(api, book, db, events):
+def test_a_write_to_a_project_without_notices_checks_no_budget(api, book, sql_run, events):
     """Most projects ask for no over-budget notice: a write to one neither reads the project
     again nor opens a savepoint at commit. One that asks is still checked, with the project
     and account the write loaded (the handler let go of them before its commit), in one
     read (budget.measure_kept)."""
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    with sql_run() as quiet:
         post(api, "time_entries", **book.entry(spent_date="2026-03-02", hours=1))
-        quiet = list(statements)
-        _budgeted(api, book, budget_by="project", budget=1, notify_when_over_budget=True)
-        statements.clear()
+    _budgeted(api, book, budget_by="project", budget=1, notify_when_over_budget=True)
+    with sql_run() as statements:
         post(api, "time_entries", **book.entry(spent_date="2026-03-03", hours=1))
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
     assert not any("SAVEPOINT" in s for s in quiet)
     assert any("SAVEPOINT" in s for s in statements)
     check = statements[next(i for i, s in enumerate(statements) if "SAVEPOINT" in s) :]

@@ -92,21 +92,13 @@ def test_create_answers_201_with_every_field_of_the_sdk_contract(
 
 
 def test_a_create_reads_what_it_is_checked_against_in_one_statement(
-    api: TestClient, work: Work, tenant: Any, db: Database
+    api: TestClient, work: Work, tenant: Any, sql_run: Any
 ) -> None:
     """The account, the user, the project, the task and its assignment: one SELECT before
     the entry is written, however the request's objects come and go. Each check still
     refuses on its own when something is wrong (test_tracking_bad_input)."""
-    statements: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    with sql_run() as statements:
         body = post_entry(api, work, spent_date="2026-05-05", hours=1, user_id=tenant.user_id)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
     written = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO time_entries"))
     reads = [s for s in statements[:written] if s.lstrip().startswith("SELECT")]
     assert len(reads) == 1, reads
@@ -837,27 +829,18 @@ def test_pagination_envelope(api: TestClient, work: Work, sdk: keito.Keito) -> N
 
 
 def test_a_small_first_page_joins_its_people_projects_and_tasks_into_one_query(
-    api: TestClient, work: Work, db: Database
+    api: TestClient, work: Work, sql_run: Any
 ) -> None:
     """Up to 50 entries, the page's query joins what each entry names (three fewer queries);
     a bigger page reads each person, project and task once (SELECT ... IN). Same answer."""
     for day in range(1, 4):
         post_entry(api, work, spent_date=f"2026-05-0{day}", hours=1)
-    reads: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().startswith("SELECT"):
-            reads.append(statement)
-
     answers = []
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
-        for per_page in (50, 51):
-            reads.clear()
+    for per_page in (50, 51):
+        with sql_run() as statements:
             answers.append(ok(api.get(f"{V2}/time_entries", params={"per_page": per_page})))
-            # the account, the count, the page; then one each for people, projects, tasks
-            assert len(reads) == (3 if per_page == 50 else 6), reads
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
+        reads = [s for s in statements if s.lstrip().startswith("SELECT")]
+        # the account, the count, the page; then one each for people, projects, tasks
+        assert len(reads) == (3 if per_page == 50 else 6), reads
     assert answers[0]["time_entries"] == answers[1]["time_entries"]
     assert [e["project"]["name"] for e in answers[0]["time_entries"]] == ["Website"] * 3

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from starlette.testclient import TestClient
 from trackkit import NOW, V2, FakeClock, Work, assert_error, make_work, ok, post_entry, set_company
 
@@ -71,24 +71,15 @@ def test_a_timer_runs_live_and_stops_with_the_elapsed_time(
 
 
 def test_a_timer_stopped_within_its_second_with_outcome_metadata_becomes_an_outcome(
-    api: TestClient, work: Work, clock: FakeClock, events: Events, db: Database
+    api: TestClient, work: Work, clock: FakeClock, events: Events, sql_run: Any
 ) -> None:
     """A running timer is never an outcome, so stopping one looks for no outcome row to
     forget (its one read is the entry with its account); one stopped at 0 seconds whose
     metadata names an outcome becomes one."""
     meta = {"outcome_type": "ticket_resolved", "outcome_unit_price": "2.50"}
-    statements: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
-        timer = post_entry(api, work, spent_date=TODAY, is_running=True, metadata=meta)
-        statements.clear()
+    timer = post_entry(api, work, spent_date=TODAY, is_running=True, metadata=meta)
+    with sql_run() as statements:
         ok(stop(api, timer["id"]))
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
     assert [kind for kind, _ in events()] == [
         "time_entry.created",
         "time_entry.started",
