@@ -38,6 +38,7 @@ from sqlalchemy import (
     select,
 )
 
+FACTORY = "bench.floor:create_floor_app"  # for uvicorn --factory
 PATH = "/api/v2/time_entries"
 LIST = f"{PATH}?user_id=bench&per_page=10"
 

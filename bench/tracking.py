@@ -39,7 +39,6 @@ from bench.tracking_data import Tracking, build
 from bench.tracking_plans import explain_list
 
 BIG, SMALL = 1_000_000, 10_000
-FLOOR_FACTORY = "bench.floor:create_floor_app"
 FLOOR_CREATE = "floor: POST one INSERT"
 FLOOR_LIST = "floor: GET one SELECT of 10"
 DEEP_PAGE = 500
@@ -216,7 +215,7 @@ def run_engine(engine: str, tt: TimeTaggerFill, opts: argparse.Namespace) -> Res
             "big": stack.enter_context(Server(big_url)),
             "small": stack.enter_context(Server(small_url)),
             "tt": tt.tt,
-            "floor": stack.enter_context(Server(floor_url, factory=FLOOR_FACTORY)),
+            "floor": stack.enter_context(Server(floor_url, factory=floor.FACTORY)),
         }
         today = datetime.now(UTC).date()
         owner = big.catalogue.token

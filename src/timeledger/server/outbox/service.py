@@ -28,6 +28,12 @@ def emit(
     if type not in EVENT_TYPES:
         raise ValueError(f"{type!r} is not in the event catalogue")
     event_id = new_id()
-    row = {"id": event_id, "account_id": account_id, "type": type, "data": data}
-    insert_now(session, OutboxEvent, [row | {"dispatched_at": dispatched_at}])
+    row = {
+        "id": event_id,
+        "account_id": account_id,
+        "type": type,
+        "data": data,
+        "dispatched_at": dispatched_at,
+    }
+    insert_now(session, OutboxEvent, [row])
     return event_id
